@@ -1,0 +1,40 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV } from '../platform/declarations.ts';
+import { requireEnv } from './env.ts';
+
+// Built once per cold start and reused by every invocation; endpoints come from the SDK's own
+// AWS_ENDPOINT_URL_<SERVICE> variables, which is how the local stack points them at its emulators.
+
+export const dynamoClient = new DynamoDBClient({});
+
+export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
+  marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+});
+
+export const s3 = new S3Client({
+  // Emulated S3 stores aws-chunked uploads verbatim unless checksums are only sent when an operation needs them.
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+  forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
+});
+
+export const sqs = new SQSClient({});
+
+export const sfn = new SFNClient({});
+
+let management: { endpoint: string; client: ApiGatewayManagementApiClient } | undefined;
+
+/** The WebSocket management client for WEBSOCKET_ENDPOINT, built on first use (only publishers need it). */
+export function websocketManagement(): ApiGatewayManagementApiClient {
+  const endpoint = requireEnv(ENV.websocketEndpoint);
+  if (management?.endpoint !== endpoint) {
+    management?.client.destroy();
+    management = { endpoint, client: new ApiGatewayManagementApiClient({ endpoint }) };
+  }
+  return management.client;
+}

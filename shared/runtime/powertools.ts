@@ -1,0 +1,39 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'codeguardian';
+export const REDACTED = '[REDACTED]';
+
+/** Keys whose string values are always secret, wherever they appear in a log item. */
+const SECRET_KEY = /pass(word|wd|phrase)?$|secret|token|authorization|cookie|api[-_]?key|private[-_]?key|credential|signature/i;
+
+/** Secret-looking substrings of any logged string: bearer tokens, JWTs, GitHub tokens, PEM keys, key=value pairs. */
+const SECRET_VALUE_PATTERNS: ReadonlyArray<[RegExp, string]> = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED],
+  [/\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${REDACTED}`],
+  [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  [/\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, REDACTED],
+  [/\b((?:password|passwd|secret|token|api[-_]?key)["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi, `$1${REDACTED}`],
+];
+
+/** Masks secrets in free text (messages, error messages, stack traces). */
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * JSON replacer handed to the Powertools Logger (its own extension point for serialisation): every key of every
+ * log item, nested attributes and formatted errors included, passes through it before it is written.
+ */
+export function redactingReplacer(key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (key !== '' && SECRET_KEY.test(key)) return REDACTED;
+  return redactText(value);
+}
+
+export const logger = new Logger({ serviceName: SERVICE, jsonReplacerFn: redactingReplacer });
+export const metrics = new Metrics({ serviceName: SERVICE, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'CodeGuardian' });
+export const tracer = new Tracer({ serviceName: SERVICE });
