@@ -1,0 +1,182 @@
+/**
+ * The scanner: finds files, parses each once, runs every analyzer on the shared tree, then fingerprints,
+ * applies configuration, thresholds and inline suppressions uniformly to all findings.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fingerprintAll } from '../domain/fingerprint.ts';
+import { defaultAnalyzers } from './analyzers.ts';
+import { atOrAbove, DEFAULT_CONFIG, isRuleEnabled, type ScanConfig } from './config.ts';
+import { classifyContent, filterFiles, isVendoredPath, walkDirectory, type SkippedFile, type SourceFile } from './files.ts';
+import { detectLanguage, LANGUAGES, parseSource } from './languages.ts';
+import { getRuleSet, type RuleSet } from './rule-pack.ts';
+import { findSuppression } from './suppressions.ts';
+import type { Analyzer, FileContext, Finding, RawFinding, Severity } from './types.ts';
+
+export interface ScanProgress {
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly path: string;
+}
+
+export interface ChangedSince {
+  /** The base the change set was computed against, e.g. a commit or branch. */
+  readonly ref: string;
+  /** Paths relative to the scan root that changed since `ref`; only these are scanned. */
+  readonly paths: readonly string[];
+}
+
+export interface ScanOptions {
+  /** @default structural rules plus `defaultAnalyzers()` */
+  readonly analyzers?: readonly Analyzer[];
+  readonly config?: ScanConfig;
+  /** Overrides the configuration's threshold: findings below it are dropped. */
+  readonly severityThreshold?: Severity;
+  readonly changedSince?: ChangedSince;
+  readonly onProgress?: (progress: ScanProgress) => void;
+  readonly ruleSet?: RuleSet;
+}
+
+export interface ScanError {
+  readonly path: string;
+  readonly analyzer?: string;
+  readonly message: string;
+}
+
+export interface ScanResult {
+  readonly findings: Finding[];
+  readonly suppressed: Finding[];
+  readonly filesScanned: number;
+  readonly linesScanned: number;
+  readonly skipped: SkippedFile[];
+  readonly errors: ScanError[];
+  readonly durationMs: number;
+  readonly rulesetVersion: string;
+}
+
+interface PendingFile {
+  readonly path: string;
+  readonly load: () => string | Buffer;
+}
+
+function countLines(source: string): number {
+  if (source.length === 0) return 0;
+  let n = 1;
+  for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) n++;
+  return source.endsWith('\n') ? n - 1 : n;
+}
+
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    a.location.path.localeCompare(b.location.path) ||
+    a.location.startLine - b.location.startLine ||
+    a.location.startColumn - b.location.startColumn ||
+    a.ruleId.localeCompare(b.ruleId)
+  );
+}
+
+function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], options: ScanOptions, started: number): ScanResult {
+  const config = options.config ?? DEFAULT_CONFIG;
+  const threshold = options.severityThreshold ?? config.severityThreshold;
+  const ruleSet = options.ruleSet ?? getRuleSet();
+  const ruleFilter = (rule: { id: string; cwe: readonly string[] }) => isRuleEnabled(config, rule.id, rule.cwe);
+  const analyzers = options.analyzers ?? defaultAnalyzers({ ruleSet, ruleFilter });
+  const findings: Finding[] = [];
+  const suppressed: Finding[] = [];
+  const errors: ScanError[] = [];
+  let filesScanned = 0;
+  let linesScanned = 0;
+
+  pending.forEach((file, index) => {
+    options.onProgress?.({ filesDone: index, filesTotal: pending.length, path: file.path });
+    let source: string;
+    try {
+      const content = file.load();
+      const reason = classifyContent(file.path, content);
+      if (reason) {
+        skipped.push({ path: file.path, reason });
+        return;
+      }
+      source = typeof content === 'string' ? content : content.toString('utf8');
+    } catch (err) {
+      skipped.push({ path: file.path, reason: 'unreadable' });
+      errors.push({ path: file.path, message: (err as Error).message });
+      return;
+    }
+    const language = detectLanguage(file.path, source);
+    const wanted = analyzers.filter((a) => a.languages === 'all' || (language !== undefined && a.languages.includes(language)));
+    if (wanted.length === 0) return;
+    let root: FileContext['root'];
+    if (language) {
+      try {
+        root = parseSource(language, source);
+      } catch (err) {
+        errors.push({ path: file.path, message: `parse failed: ${(err as Error).message}` });
+      }
+    }
+    const context: FileContext = { path: file.path, language, source, root };
+    const raw: RawFinding[] = [];
+    for (const analyzer of wanted) {
+      try {
+        raw.push(...analyzer.analyze(context));
+      } catch (err) {
+        errors.push({ path: file.path, analyzer: analyzer.id, message: (err as Error).message });
+      }
+    }
+    filesScanned++;
+    linesScanned += countLines(source);
+    if (raw.length === 0) return;
+    const kept = raw.filter((f) => isRuleEnabled(config, f.ruleId, f.cwe) && atOrAbove(f.severity, threshold));
+    const lines = source.split('\n');
+    const style = language && LANGUAGES[language].lineComment === '#' ? 'hash' : 'c';
+    for (const finding of fingerprintAll(kept, style)) {
+      const suppression = findSuppression(lines, finding);
+      if (suppression) suppressed.push({ ...finding, suppression });
+      else findings.push(finding);
+    }
+  });
+  if (pending.length > 0) options.onProgress?.({ filesDone: pending.length, filesTotal: pending.length, path: '' });
+
+  return {
+    findings: findings.sort(compareFindings),
+    suppressed: suppressed.sort(compareFindings),
+    filesScanned,
+    linesScanned,
+    skipped,
+    errors,
+    durationMs: Math.round(performance.now() - started),
+    rulesetVersion: ruleSet.version,
+  };
+}
+
+function changedFilter(changed: ChangedSince | undefined): (path: string) => boolean {
+  if (!changed) return () => true;
+  const set = new Set(changed.paths.map((p) => p.replace(/\\/g, '/').replace(/^\.\//, '')));
+  return (path) => set.has(path);
+}
+
+/** Scans files given in memory, e.g. extracted from a source tarball. */
+export function scanFiles(files: readonly SourceFile[], options: ScanOptions = {}): ScanResult {
+  const started = performance.now();
+  const config = options.config ?? DEFAULT_CONFIG;
+  const inChangeSet = changedFilter(options.changedSince);
+  const { files: kept, skipped } = filterFiles(files.filter((f) => inChangeSet(f.path)), {
+    ignore: config.ignore,
+    maxFileSize: config.maxFileSize,
+  });
+  // Content checks already ran in filterFiles; the loader hands the text straight through.
+  const pending = kept.map((f) => ({ path: f.path, load: () => f.source }));
+  return runScan(pending, skipped, options, started);
+}
+
+/** Scans a directory on disk, reading one file at a time so memory stays flat on large trees. */
+export function scanDirectory(dir: string, options: ScanOptions = {}): ScanResult {
+  const started = performance.now();
+  const config = options.config ?? DEFAULT_CONFIG;
+  const inChangeSet = changedFilter(options.changedSince);
+  const walk = walkDirectory(dir, { ignore: config.ignore, maxFileSize: config.maxFileSize });
+  const pending = walk.paths
+    .filter((p) => inChangeSet(p) && !isVendoredPath(p))
+    .map((path) => ({ path, load: () => readFileSync(join(dir, path)) }));
+  return runScan(pending, walk.skipped, options, started);
+}
