@@ -1,0 +1,12 @@
+import { httpRoute } from '../../shared/http/presets.ts';
+import { checkHealth } from '../../shared/runtime/health.ts';
+
+/** GET /api/health: 200 `healthy` when every required dependency answers, else 503 naming the failing ones. */
+export const handler = httpRoute({ access: 'public' }, async () => {
+  const { failing, ...report } = await checkHealth();
+  if (failing.length === 0) return report;
+  return {
+    status: 503,
+    body: { ...report, error: `Unavailable: ${failing.join(', ')}`, code: 'SERVICE_UNAVAILABLE', failing },
+  };
+});
