@@ -19,6 +19,8 @@ export interface SecretMatch {
   readonly severity: Severity;
   /** UTF-16 offsets of the whole match (e.g. `password = "…"`). */
   readonly matchStart: number;
+  /** End of the whole match. */
+  readonly matchEnd: number;
   /** UTF-16 offsets of the secret itself inside the match. */
   readonly start: number;
   readonly end: number;
@@ -54,10 +56,10 @@ const SECRET_NAME =
 const NAME_HINT = /passw|passphrase|pwd|secret|token|api_?key|access_?key|auth_?key|private_?key|signing_?key|encryption_?key|master_?key|credential/i;
 
 const QUOTED_ASSIGNMENT =
-  /(?<name>[A-Za-z_$][A-Za-z0-9_.$-]*)["'`\]]{0,2}\s*(?::=|=>|=(?!=)|:(?!:))\s*(?:[rbuf]|new\s+String\(|String\(|\[\]byte\()?(?<q>["'`])(?<value>[^"'`\s\\]{1,256})\k<q>/g;
+  /(?<name>[A-Za-z_$][A-Za-z0-9_.$-]*)["'`\]]{0,2}(?:\s*:\s*[A-Za-z_][\w.<>[\]|]*)?\s*(?::=|=>|=(?!=)|:(?!:))\s*(?:[rbuf]|new\s+String\(|String\(|\[\]byte\()?(?<q>["'`])(?<value>[^"'`\s\\]{1,256})\k<q>/g;
 
 const UNQUOTED_ASSIGNMENT =
-  /(?<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=|:)\s*(?<value>[^\s"'`#;,<>(){}[\]]{1,256})(?=\s*(?:#.*)?$|[\s;,&])/g;
+  /(?<name>[A-Za-z_][A-Za-z0-9_.-]*)\s*(?:=|:)\s*(?<value>[^\s"'`;,<>(){}[\]]{1,256})(?=\s*(?:#.*)?$|[\s;,&])/g;
 
 const AUTHORIZATION = /\b(?:Bearer|Basic|token)\s+(?<secret>[A-Za-z0-9._~+/-]{20,}=*)/g;
 
@@ -169,6 +171,7 @@ function providerMatches(text: string, lines: Lines, lower: () => string): Secre
         pattern,
         severity: pattern.severityOf?.(groups) ?? pattern.severity,
         matchStart,
+        matchEnd: matchStart + m[0].length,
         start,
         end,
         secret,
@@ -206,6 +209,7 @@ function genericMatches(text: string, options: FindOptions): SecretMatch[] {
           pattern: GENERIC_ASSIGNMENT,
           severity: GENERIC_ASSIGNMENT.severity,
           matchStart: lineStart + a.index,
+          matchEnd: lineStart + a.index + a[0].length,
           start,
           end: start + value.length,
           secret: value,
@@ -225,6 +229,7 @@ function genericMatches(text: string, options: FindOptions): SecretMatch[] {
         pattern: GENERIC_AUTHORIZATION,
         severity: GENERIC_AUTHORIZATION.severity,
         matchStart: m.index,
+        matchEnd: m.index + m[0].length,
         start,
         end: start + secret.length,
         secret,

@@ -51,7 +51,7 @@ function snippetOf(source: string, match: SecretMatch): string {
 
 function toFinding(file: FileContext, match: SecretMatch, nonProduction: boolean): RawFinding {
   const start = position(file.source, match.matchStart);
-  const end = position(file.source, Math.max(match.start, match.end - 1));
+  const end = position(file.source, Math.max(match.start, match.matchEnd - 1));
   const masked = maskSecret(match.secret);
   return {
     ruleId: match.pattern.id,
