@@ -1,0 +1,148 @@
+/**
+ * Taint specifications: sources, sinks, sanitizers and type hints per language, kept as YAML data under
+ * `specs/` and validated on load so a malformed entry fails loudly instead of silently matching nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as v from 'valibot';
+import { parse as parseYaml } from 'yaml';
+import type { Severity } from '../types.ts';
+
+const names = v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1));
+
+/** A call shape: method names on receivers of the given types (simple names), or constructors of `new` types. */
+const CallMatcher = v.strictObject({
+  /** Receiver types (simple names, e.g. `HttpServletRequest`) or static classes (e.g. `System`). */
+  receivers: v.optional(names),
+  /** Match these method names whatever the receiver (only for names specific enough to be unambiguous). */
+  anyReceiver: v.optional(v.boolean()),
+  methods: v.optional(names),
+  /** Constructors (simple type names). */
+  constructors: v.optional(names),
+});
+
+const Source = v.strictObject({
+  ...CallMatcher.entries,
+  label: v.string(),
+  /** What the data is: `user` input (the default) or a `weak-random` value. */
+  origin: v.optional(v.picklist(['user', 'weak-random'])),
+});
+
+const Sink = v.strictObject({
+  ...CallMatcher.entries,
+  kind: v.string(),
+  /** Argument positions that must not be tainted; omitted means every argument. */
+  args: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))),
+  /** Also a sink when the receiver itself is tainted. */
+  receiver: v.optional(v.boolean()),
+  origins: v.optional(v.array(v.picklist(['user', 'weak-random']))),
+});
+
+const Sanitizer = v.strictObject({
+  ...CallMatcher.entries,
+  /** Sink kinds the result is safe for; `all` for every injection kind. */
+  kinds: names,
+});
+
+const TypeHint = v.strictObject({
+  receivers: names,
+  methods: names,
+  returns: v.string(),
+});
+
+const Annotation = v.strictObject({ names, label: v.string() });
+
+const Kind = v.strictObject({
+  ruleId: v.pipe(v.string(), v.regex(/^[a-z]+\.[a-z0-9.-]+$/)),
+  type: v.string(),
+  severity: v.picklist(['critical', 'high', 'medium', 'low', 'info']),
+  confidence: v.picklist(['high', 'medium', 'low']),
+  message: v.string(),
+  cwe: v.array(v.pipe(v.string(), v.regex(/^CWE-\d+$/))),
+  owasp: v.string(),
+  cvss: v.pipe(v.number(), v.minValue(0), v.maxValue(10)),
+  references: v.optional(v.array(v.string())),
+});
+
+/** A check on the compile-time value of an argument (weak algorithms named through variables or settings). */
+const ConstantCheck = v.strictObject({
+  ...CallMatcher.entries,
+  kind: v.string(),
+  arg: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** Case-insensitive regular expression the resolved value must match to be reported. */
+  pattern: v.string(),
+});
+
+export const TaintSpecSchema = v.strictObject({
+  language: v.string(),
+  kinds: v.record(v.string(), Kind),
+  sources: v.array(Source),
+  parameterAnnotations: v.optional(v.array(Annotation)),
+  sinks: v.array(Sink),
+  sanitizers: v.array(Sanitizer),
+  /** Methods whose result never carries data from the receiver or arguments (booleans, sizes, hashes). */
+  cleanMethods: v.optional(v.array(v.string())),
+  types: v.optional(v.array(TypeHint)),
+  constantChecks: v.optional(v.array(ConstantCheck)),
+});
+
+export type TaintSpec = v.InferOutput<typeof TaintSpecSchema>;
+export type CallMatcherSpec = v.InferOutput<typeof CallMatcher>;
+export type SinkSpec = v.InferOutput<typeof Sink>;
+export type SourceSpec = v.InferOutput<typeof Source>;
+export type SanitizerSpec = v.InferOutput<typeof Sanitizer>;
+export type ConstantCheckSpec = v.InferOutput<typeof ConstantCheck>;
+export type KindSpec = v.InferOutput<typeof Kind> & { severity: Severity };
+export type Origin = 'user' | 'weak-random';
+
+export class TaintSpecError extends Error {
+  readonly code = 'TAINT_SPEC_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'TaintSpecError';
+  }
+}
+
+/** Validates a parsed spec: the schema, then cross-references (every sink and check names a declared kind). */
+export function validateTaintSpec(data: unknown, origin: string): TaintSpec {
+  const result = v.safeParse(TaintSpecSchema, data);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const where = issue?.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new TaintSpecError(`${origin}: ${where ? `${where}: ` : ''}${issue?.message ?? 'invalid spec'}`);
+  }
+  const spec = result.output;
+  const matchers: [string, CallMatcherSpec][] = [
+    ...spec.sources.map((s, i): [string, CallMatcherSpec] => [`sources.${i}`, s]),
+    ...spec.sinks.map((s, i): [string, CallMatcherSpec] => [`sinks.${i}`, s]),
+    ...spec.sanitizers.map((s, i): [string, CallMatcherSpec] => [`sanitizers.${i}`, s]),
+    ...(spec.constantChecks ?? []).map((s, i): [string, CallMatcherSpec] => [`constantChecks.${i}`, s]),
+  ];
+  for (const [where, m] of matchers) {
+    if (!m.constructors && !m.methods) throw new TaintSpecError(`${origin}: ${where}: needs methods or constructors`);
+    if (m.methods && !m.receivers && !m.anyReceiver) {
+      throw new TaintSpecError(`${origin}: ${where}: methods need receivers or anyReceiver: true`);
+    }
+  }
+  for (const [i, s] of [...spec.sinks, ...(spec.constantChecks ?? [])].entries()) {
+    if (!spec.kinds[s.kind]) throw new TaintSpecError(`${origin}: sink or check ${i} names unknown kind "${s.kind}"`);
+  }
+  for (const [i, s] of spec.sanitizers.entries()) {
+    for (const k of s.kinds) {
+      if (k !== 'all' && !spec.kinds[k]) throw new TaintSpecError(`${origin}: sanitizers.${i} names unknown kind "${k}"`);
+    }
+  }
+  return spec;
+}
+
+const cache = new Map<string, TaintSpec>();
+
+/** The bundled spec of a language, parsed and validated once per process. */
+export function loadTaintSpec(language: string): TaintSpec {
+  const hit = cache.get(language);
+  if (hit) return hit;
+  const file = fileURLToPath(new URL(`./specs/${language}.yml`, import.meta.url));
+  const spec = validateTaintSpec(parseYaml(readFileSync(file, 'utf8')), file);
+  cache.set(language, spec);
+  return spec;
+}

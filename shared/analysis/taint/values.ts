@@ -1,0 +1,111 @@
+/**
+ * Abstract values of the taint engine: which taints a value carries, its compile-time constant when known,
+ * and for containers (lists, maps, arrays, string builders) the contents, so reads can be precise about which
+ * element or key they take. Containers are shared by reference, so aliases see each other's writes.
+ */
+import type { FlowStep } from '../types.ts';
+import type { Origin } from './spec.ts';
+
+export type Const = string | number | boolean | null;
+
+export interface Taint {
+  /** `param` marks a function parameter while summarising that function. */
+  readonly origin: Origin | 'param';
+  readonly param?: number;
+  readonly steps: readonly FlowStep[];
+  /** Sink kinds (or `all`) this data has been made safe for. */
+  readonly sanitized: ReadonlySet<string>;
+}
+
+export interface Container {
+  readonly kind: 'list' | 'map' | 'array' | 'builder';
+  /** List and array elements by index. */
+  elems: Val[];
+  /** Map entries by constant key. */
+  readonly keys: Map<string, Val>;
+  /** Everything not tracked precisely: entries under unknown keys or indexes, builder contents. */
+  rest: Val;
+}
+
+export interface Val {
+  readonly taints: readonly Taint[];
+  readonly c?: Const;
+  /** The constant is a default that configuration may override: fine for reporting, not for pruning code. */
+  readonly assumed?: boolean;
+  readonly box?: Container;
+  /** Simple type name when known, for matching receivers. */
+  readonly type?: string;
+}
+
+export const CLEAN: Val = { taints: [] };
+const MAX_TAINTS = 6;
+
+export function constant(c: Const, type?: string): Val {
+  return type ? { taints: [], c, type } : { taints: [], c };
+}
+
+function taintKey(t: Taint): string {
+  return `${t.origin}:${t.param ?? ''}:${[...t.sanitized].sort().join(',')}`;
+}
+
+export function unionTaints(...lists: (readonly Taint[])[]): Taint[] {
+  const out: Taint[] = [];
+  const seen = new Set<string>();
+  for (const list of lists) {
+    for (const t of list) {
+      const k = taintKey(t);
+      if (seen.has(k) || out.length >= MAX_TAINTS) continue;
+      seen.add(k);
+      out.push(t);
+    }
+  }
+  return out;
+}
+
+/** Every taint a value carries, including what its container holds. */
+export function flatten(v: Val, depth = 0): Taint[] {
+  if (!v.box || depth > 3) return [...v.taints];
+  const b = v.box;
+  return unionTaints(v.taints, ...b.elems.map((e) => flatten(e, depth + 1)), ...[...b.keys.values()].map((e) => flatten(e, depth + 1)), flatten(b.rest, depth + 1));
+}
+
+export function join(a: Val, b: Val): Val {
+  if (a === b) return a;
+  const taints = unionTaints(a.taints, b.taints);
+  const sameConst = a.c !== undefined && a.c === b.c;
+  const type = a.type === b.type ? a.type : (a.type ?? b.type);
+  if (a.box && a.box === b.box) return { taints, box: a.box, ...(type ? { type } : {}), ...(sameConst ? { c: a.c } : {}) };
+  if (a.box || b.box) {
+    return { taints: unionTaints(taints, flatten(a), flatten(b)), ...(a.box ? { box: a.box } : b.box ? { box: b.box } : {}), ...(type ? { type } : {}) };
+  }
+  const out: Val = { taints, ...(type ? { type } : {}), ...(sameConst ? { c: a.c, ...(a.assumed || b.assumed ? { assumed: true } : {}) } : {}) };
+  return out;
+}
+
+/** A value derived from others (concatenation, conversion): their taints, plus a step on each. */
+export function derive(parts: readonly Val[], step?: FlowStep, type?: string): Val {
+  const taints = unionTaints(...parts.map((p) => flatten(p)));
+  const stepped = step ? taints.map((t) => withStep(t, step)) : taints;
+  return type ? { taints: stepped, type } : { taints: stepped };
+}
+
+const MAX_STEPS = 12;
+export function withStep(t: Taint, step: FlowStep): Taint {
+  const last = t.steps[t.steps.length - 1];
+  if (last && last.startLine === step.startLine && last.startColumn === step.startColumn) return t;
+  const steps = t.steps.length >= MAX_STEPS ? [...t.steps.slice(0, 2), ...t.steps.slice(-(MAX_STEPS - 3)), step] : [...t.steps, step];
+  return { ...t, steps };
+}
+
+export function sanitize(v: Val, kinds: readonly string[]): Val {
+  const taints = flatten(v).map((t) => (t.origin === 'weak-random' ? t : { ...t, sanitized: new Set([...t.sanitized, ...kinds]) }));
+  return { taints: unionTaints(taints) };
+}
+
+export function newContainer(kind: Container['kind'], elems: Val[] = []): Container {
+  return { kind, elems, keys: new Map(), rest: CLEAN };
+}
+
+export function isSafeFor(t: Taint, kind: string): boolean {
+  return t.sanitized.has(kind) || (t.sanitized.has('all') && kind !== 'trust-boundary');
+}
