@@ -142,9 +142,17 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
   options: RouteOptions<A, B, Q, P>,
   fn: (input: RouteInput<A, B, Q, P>) => Promise<unknown> | unknown,
 ) {
+  const users = new WeakMap<APIGatewayProxyEventV2, AuthUser>();
+  const authenticate: MiddlewareObj<APIGatewayProxyEventV2> = {
+    before: async (request) => {
+      if (options.access !== 'user') return;
+      const user = await verifyAccessToken(bearerToken(request.event.headers?.authorization));
+      logger.appendKeys({ userId: user.userId });
+      users.set(request.event, user);
+    },
+  };
   const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
-    const user = options.access === 'user' ? await verifyAccessToken(bearerToken(event.headers?.authorization)) : undefined;
-    if (user) logger.appendKeys({ userId: user.userId });
+    const user = users.get(event);
     const parse = (schema: AnySchema | undefined, input: unknown, part: string) =>
       schema ? parseOrThrow(schema, input, part) : undefined;
     const input = {
@@ -168,6 +176,7 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
     .use(httpSecurityHeaders())
     .use(correlation())
     .use(httpHeaderNormalizer())
+    .use(authenticate)
     .use(jsonBody())
     .use(httpErrors())
     .handler(handle);
