@@ -1,0 +1,61 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+
+process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+const { logger, redactText, redactingReplacer, REDACTED } = await import('../../../shared/runtime/powertools.ts');
+
+const JWT = ['eyJhbGciOiJIUzI1NiJ9', 'eyJ1c2VySWQiOiJ1LTEiLCJleHAiOjE3OTU0NDYwMDB9', 'c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu'].join('.');
+const GITHUB_TOKEN = `ghp_${'A1b2C3d4E5f6'.repeat(3)}`;
+
+let lines: string[];
+let spies: ReturnType<typeof jest.spyOn>[];
+beforeEach(() => {
+  lines = [];
+  spies = [process.stdout, process.stderr].map((stream) =>
+    jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }),
+  );
+});
+afterEach(() => spies.forEach((spy) => spy.mockRestore()));
+
+const logged = () => lines.join('');
+
+describe('logger redaction', () => {
+  it('masks secrets passed as attributes, in nested objects and in the message', () => {
+    logger.info(`login with Bearer ${JWT}`, {
+      user: { email: 'ann@example.com', password: 'correct horse battery staple' },
+      headers: { authorization: `Bearer ${JWT}`, 'x-hub-signature-256': 'sha256=abcdef0123456789' },
+      githubToken: GITHUB_TOKEN,
+      note: `token=${GITHUB_TOKEN}`,
+      clientSecret: 'shh-very-secret',
+      count: 3,
+    });
+    const out = logged();
+    expect(out).not.toContain(JWT);
+    expect(out).not.toContain(GITHUB_TOKEN);
+    expect(out).not.toContain('correct horse battery staple');
+    expect(out).not.toContain('shh-very-secret');
+    expect(out).not.toContain('abcdef0123456789');
+    expect(out).toContain(REDACTED);
+    const item = JSON.parse(out.trim()) as Record<string, unknown>;
+    expect(item).toMatchObject({ level: 'INFO', service: 'codeguardian', count: 3, user: { email: 'ann@example.com', password: REDACTED } });
+  });
+
+  it('masks secrets inside logged errors', () => {
+    logger.error('GitHub call failed', { error: new Error(`401 for token ${GITHUB_TOKEN}`) });
+    expect(logged()).not.toContain(GITHUB_TOKEN);
+    expect(logged()).toContain('GitHub call failed');
+  });
+
+  it('masks PEM private keys in free text', () => {
+    const pem = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEpAIBAAKCAQEA1c2Vy', '-----END RSA PRIVATE KEY-----'].join('\n');
+    expect(redactText(`key: ${pem} end`)).toBe(`key: ${REDACTED} end`);
+  });
+
+  it('leaves ordinary values alone', () => {
+    expect(redactingReplacer('repository', 'octo/hello-world')).toBe('octo/hello-world');
+    expect(redactingReplacer('maxTokens', 4096)).toBe(4096);
+    expect(redactText('scan 42 finished in 3 s')).toBe('scan 42 finished in 3 s');
+  });
+});
