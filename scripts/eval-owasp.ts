@@ -5,9 +5,11 @@
  *
  * Usage: npm run eval:owasp -- <benchmark checkout> [--json]
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseSource } from '../shared/analysis/languages.ts';
+import { DEFAULT_RULES_DIR, loadRuleSet } from '../shared/analysis/rule-pack.ts';
 import { createStructuralAnalyzer } from '../shared/analysis/structural.ts';
 import { createTaintAnalyzer } from '../shared/analysis/taint/index.ts';
 import type { Analyzer, RawFinding } from '../shared/analysis/types.ts';
@@ -43,6 +45,17 @@ function readExpected(checkout: string): Map<string, Expected> {
   return out;
 }
 
+/** The structural analyzer with the Java pack only: the benchmark is Java, and other packs need not load. */
+function javaRules(): Analyzer {
+  const dir = mkdtempSync(join(tmpdir(), 'cg-owasp-rules-'));
+  try {
+    if (existsSync(join(DEFAULT_RULES_DIR, 'java'))) symlinkSync(join(DEFAULT_RULES_DIR, 'java'), join(dir, 'java'));
+    return createStructuralAnalyzer({ ruleSet: loadRuleSet(dir) });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const checkout = args.find((a) => !a.startsWith('--'));
@@ -50,7 +63,7 @@ function main(): void {
   const dir = join(checkout, 'src/main/java/org/owasp/benchmark/testcode');
   if (!existsSync(dir)) fail(`${dir} not found`);
   const expected = readExpected(checkout);
-  const analyzers: Analyzer[] = [createStructuralAnalyzer({ ruleFilter: (r) => r.languages.includes('java') }), createTaintAnalyzer()];
+  const analyzers: Analyzer[] = [javaRules(), createTaintAnalyzer()];
 
   const started = performance.now();
   const reported = new Map<string, Set<string>>();

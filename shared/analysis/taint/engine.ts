@@ -56,7 +56,11 @@ export class TaintEngine {
     readonly path: string,
   ) {
     this.clean = new Set(spec.cleanMethods ?? []);
+    this.trigger = triggerOf(spec);
   }
+
+  /** Sink and check names: a file or method whose text names none of them cannot produce a finding by itself. */
+  readonly trigger: RegExp;
 
   isClean(method: string): boolean {
     return this.clean.has(method);
@@ -98,9 +102,9 @@ export class TaintEngine {
       for (const i of positions) {
         const arg = args[i];
         if (!arg) continue;
-        const sinkStep: FlowStep = { ...view.loc(node), label: `reaches ${t.method ?? `new ${t.constructorType}`}${argNodes[i] ? ` as ${ordinal(i)} argument` : ''}` };
         for (const taint of flatten(arg)) {
           if (isSafeFor(taint, sink.kind)) continue;
+          const sinkStep: FlowStep = { ...view.loc(node), label: `reaches ${t.method ?? `new ${t.constructorType}`}${argNodes[i] ? ` as ${ordinal(i)} argument` : ''}` };
           if (taint.origin === 'param') {
             view.current.sinks.push({ param: taint.param ?? 0, kind: sink.kind, origins, location: view.loc(node), snippet: node.text(), steps: [...taint.steps, sinkStep], sanitized: taint.sanitized });
           } else if (origins.includes(taint.origin)) {
@@ -176,6 +180,17 @@ export class TaintEngine {
       dataflow: steps,
     });
   }
+}
+
+const triggers = new WeakMap<TaintSpec, RegExp>();
+function triggerOf(spec: TaintSpec): RegExp {
+  const hit = triggers.get(spec);
+  if (hit) return hit;
+  const words = new Set<string>();
+  for (const m of [...spec.sinks, ...(spec.constantChecks ?? [])]) for (const w of [...(m.methods ?? []), ...(m.constructors ?? [])]) words.add(w);
+  const re = new RegExp(`\\b(?:${[...words].join('|')})\\b`);
+  triggers.set(spec, re);
+  return re;
 }
 
 function calleeName(node: SgNode): string {

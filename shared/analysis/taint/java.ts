@@ -53,31 +53,21 @@ export class JavaAnalysis implements AdapterView {
   ) {}
 
   run(): void {
-    const decls: Node[] = [];
-    this.collect(this.root, decls);
-    for (const m of decls) this.summarise(m);
-  }
-
-  /** One pass over the tree to index classes, methods and constant fields; nothing else walks the whole tree. */
-  private collect(node: Node, decls: Node[]): void {
-    for (const child of node.children()) {
-      if (!child.isNamed()) continue;
-      const kind = child.kind();
-      if (kind === 'class_declaration' || kind === 'interface_declaration' || kind === 'enum_declaration' || kind === 'record_declaration') {
-        const name = child.field('name')?.text();
-        if (name) this.classes.add(name);
-      } else if (kind === 'method_declaration' || kind === 'constructor_declaration') {
-        const name = child.field('name')?.text() ?? '';
-        const list = this.methods.get(name) ?? [];
-        list.push(child);
-        this.methods.set(name, list);
-        decls.push(child);
-      } else if (kind === 'field_declaration') {
-        this.fieldDeclaration(child);
-        continue;
-      }
-      this.collect(child, decls);
+    // Native searches index the file; walking every node through the bindings would cost more than the parse.
+    for (const c of this.root.findAll({ rule: { any: [{ kind: 'class_declaration' }, { kind: 'interface_declaration' }, { kind: 'enum_declaration' }, { kind: 'record_declaration' }] } })) {
+      const name = c.field('name')?.text();
+      if (name) this.classes.add(name);
     }
+    for (const f of this.root.findAll({ rule: { kind: 'field_declaration' } })) this.fieldDeclaration(f);
+    const decls = this.root.findAll({ rule: { any: [{ kind: 'method_declaration' }, { kind: 'constructor_declaration' }] } });
+    for (const m of decls) {
+      const name = m.field('name')?.text() ?? '';
+      const list = this.methods.get(name) ?? [];
+      list.push(m);
+      this.methods.set(name, list);
+    }
+    // Methods without a sink of their own are summarised only when a caller needs them.
+    for (const m of decls) if (this.engine.trigger.test(m.text())) this.summarise(m);
   }
 
   private fieldDeclaration(node: Node): void {
@@ -657,7 +647,7 @@ export class JavaAnalysis implements AdapterView {
     if (box.kind === 'builder') {
       if (name === 'append' || name === 'insert' || name === 'replace' || name === 'add') {
         const added = name === 'append' || name === 'add' ? args[0] : args[args.length - 1];
-        if (added) box.rest = join(box.rest, derive([added], this.step(node, `appended to ${recvType ?? 'builder'}`)));
+        if (added) box.rest = join(box.rest, flatten(added).length ? derive([added], this.step(node, `appended to ${recvType ?? 'builder'}`)) : CLEAN);
         return recv;
       }
       if (name === 'toString' || name === 'substring' || name === 'charAt') return derive([box.rest], undefined, 'String');
