@@ -3,7 +3,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GLOBAL_INDEXES, TABLE_KEYS, TTL_ATTRIBUTE } from '../../shared/db/table-definition.ts';
-import { queues, routes, schedules, websocket, workflows, allHandlerEntries } from '../../shared/platform/declarations.ts';
+import { allHandlerEntries, queues, routes, schedules, websocket, workflows, type HandlerDecl, type RouteDecl } from '../../shared/platform/declarations.ts';
 import type { Platform } from '../../lib/stacks/platform.ts';
 import { buildPlatform, TEST_CONTEXT } from './platform-fixture.ts';
 
@@ -181,7 +181,7 @@ describe('ApiStack', () => {
   test('outputs the API URL, and the webhook URL when a GitHub route is declared', () => {
     const t = template(platform.api);
     t.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/api$')])] } });
-    const hasWebhookRoute = routes.some((r) => r.access === 'github' && r.method === 'POST');
+    const hasWebhookRoute = (routes as readonly RouteDecl[]).some((r) => r.access === 'github' && r.method === 'POST');
     expect(Object.keys(t.findOutputs('WebhookUrl'))).toHaveLength(hasWebhookRoute ? 1 : 0);
   });
 });
@@ -249,7 +249,7 @@ describe('WorkflowsStack', () => {
       const worker = platform.workflows.workers[name as keyof typeof queues];
       const consumer = platform.workflows.consumers[name as keyof typeof queues];
       const fnId = platform.workflows.getLogicalId(consumer.function.node.defaultChild as never);
-      t.hasResourceProperties('AWS::Lambda::Function', { Timeout: decl.consumer.timeoutSeconds, MemorySize: decl.consumer.memoryMb ?? 512 });
+      t.hasResourceProperties('AWS::Lambda::Function', { Timeout: decl.consumer.timeoutSeconds, MemorySize: (decl.consumer as HandlerDecl).memoryMb ?? 512 });
       t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: fnId },
         EventSourceArn: { 'Fn::GetAtt': [platform.workflows.getLogicalId(worker.queue.node.defaultChild as never), 'Arn'] },
