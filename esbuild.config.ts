@@ -12,7 +12,7 @@
  *   bundle's node_modules with their prebuilt binaries.
  */
 import { buildSync, type Metafile } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { allHandlerEntries } from './shared/platform/declarations.ts';
@@ -79,6 +79,14 @@ function copyPackage(name: string, outDir: string): boolean {
   return true;
 }
 
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'latest';
+  }
+}
+
 const built = new Map<string, BundleResult>();
 
 /**
@@ -125,7 +133,7 @@ export function bundleHandler(entry: string, options: { readonly force?: boolean
   if (nativePackages.includes('@ast-grep/napi') && !copyPackage(NATIVE_LAMBDA_BINARY, outDir)) {
     warnings.push(
       `${NATIVE_LAMBDA_BINARY} is not installed, so ${entry} has no ARM64 parser binary: run ` +
-        `\`npm install --no-save --os=linux --cpu=arm64 ${NATIVE_LAMBDA_BINARY}\` before deploying`,
+        `\`npm install --no-save --force ${NATIVE_LAMBDA_BINARY}@${packageVersion('@ast-grep/napi')}\` before deploying`,
     );
   }
 
