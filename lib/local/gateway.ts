@@ -167,6 +167,8 @@ export class LocalGateway {
   private readonly wss = new WebSocketServer({ noServer: true });
   private readonly server: Server;
   private readonly log: (line: string) => void;
+  /** WebSocket route invocations still running, awaited on close so none outlives the stack. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly options: GatewayOptions) {
     this.compiled = options.routes.map(compileRoute);
@@ -203,7 +205,14 @@ export class LocalGateway {
   }
 
   async close(): Promise<void> {
-    for (const connection of this.connections.values()) connection.socket.terminate();
+    const closing = [...this.connections.values()].map(
+      (connection) => new Promise<void>((resolve) => {
+        connection.socket.once('close', () => resolve());
+        connection.socket.terminate();
+      }),
+    );
+    await Promise.all(closing);
+    await Promise.allSettled([...this.inFlight]);
     this.wss.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -342,8 +351,14 @@ export class LocalGateway {
     return event as unknown as APIGatewayProxyWebsocketEventV2;
   }
 
-  private async invokeWs(decl: HandlerDecl, event: unknown): Promise<unknown> {
-    return this.options.runtime.invoke(decl.entry, event, { timeoutSeconds: decl.timeoutSeconds ?? HTTP_TIMEOUT_SECONDS, memoryMb: decl.memoryMb });
+  private invokeWs(decl: HandlerDecl, event: unknown): Promise<unknown> {
+    const invocation = this.options.runtime.invoke(decl.entry, event, {
+      timeoutSeconds: decl.timeoutSeconds ?? HTTP_TIMEOUT_SECONDS,
+      memoryMb: decl.memoryMb,
+    });
+    this.inFlight.add(invocation);
+    void invocation.catch(() => undefined).finally(() => this.inFlight.delete(invocation));
+    return invocation;
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
