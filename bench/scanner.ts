@@ -1,0 +1,111 @@
+/**
+ * Scanner speed: against a plain ast-grep parse of the same files (the floor), against Bandit on Python's
+ * standard library and ESLint + eslint-plugin-security on JavaScript from node_modules, and peak memory on a
+ * synthesised 50k-file tree. Every tool runs in its own child process on the same copied file set.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { copyCorpus, findFiles, synthesizeCorpus, type Corpus } from './lib/corpus.ts';
+import { hasCommand, measure } from './lib/process.ts';
+import type { BenchContext, BenchModule } from './lib/types.ts';
+import type { WorkerResult } from './lib/scan-worker.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const WORKER = join(import.meta.dirname, 'lib/scan-worker.ts');
+const NAME = 'scanner';
+
+async function runWorker(mode: 'parse' | 'scan', dir: string): Promise<WorkerResult & { wallMs: number }> {
+  const result = await measure(process.execPath, ['--import', 'tsx', WORKER, mode, dir], { cwd: ROOT });
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  if (result.exitCode !== 0 || !line.startsWith('{')) {
+    throw new Error(`scan worker (${mode}) failed with ${result.exitCode}: ${result.stderr.slice(-2000)}`);
+  }
+  const parsed = JSON.parse(line) as WorkerResult;
+  return { ...parsed, maxRssMb: result.maxRssMb ?? parsed.maxRssMb, wallMs: result.wallMs };
+}
+
+function pythonCorpus(context: BenchContext): Corpus | undefined {
+  const version = readdirSync('/usr/lib').filter((name) => /^python3\.\d+$/.test(name)).sort().pop();
+  if (!version) return undefined;
+  const stdlib = join('/usr/lib', version);
+  let files = findFiles(stdlib, { extensions: ['.py'], skip: (p) => /site-packages|dist-packages/.test(p) });
+  if (context.quick) files = files.slice(0, 150);
+  return copyCorpus(stdlib, files, join(context.workDir, 'python'));
+}
+
+function javascriptCorpus(context: BenchContext): Corpus {
+  const nodeModules = join(ROOT, 'node_modules');
+  const all = findFiles(nodeModules, {
+    extensions: ['.js'],
+    minBytes: 1024,
+    maxBytes: 256 * 1024,
+    skip: (p) => /\.min\.js$|\/(?:dist|umd|bundles?|esm5|typescript|@esbuild|@swc|aws-cdk-lib|@aws-sdk|@smithy)\//.test(p),
+  });
+  // Every n-th file: a spread across packages rather than the first few alphabetically.
+  const wanted = context.quick ? 300 : 3000;
+  const step = Math.max(1, Math.floor(all.length / wanted));
+  const files = all.filter((_, i) => i % step === 0).slice(0, wanted);
+  return copyCorpus(nodeModules, files, join(context.workDir, 'javascript'));
+}
+
+async function parseFloor(context: BenchContext, label: string, corpus: Corpus): Promise<number> {
+  const floor = await runWorker('parse', corpus.dir);
+  const scan = await runWorker('scan', corpus.dir);
+  context.log(`${label}: parse ${floor.ms.toFixed(0)} ms, scan ${scan.ms.toFixed(0)} ms, ${scan.files} files, ${scan.findings} findings`);
+  context.report({ module: NAME, metric: `${label}: scan time / parse floor`, value: scan.ms / floor.ms, unit: 'x', target: { max: 2.5 }, note: `${scan.files} files` });
+  context.report({ module: NAME, metric: `${label}: files/s`, value: scan.files / (scan.ms / 1000), unit: 'files/s' });
+  return scan.wallMs;
+}
+
+async function versusBandit(context: BenchContext, corpus: Corpus, ourWallMs: number): Promise<void> {
+  if (!(await hasCommand('bandit'))) {
+    context.log('bandit is not installed: `apt-get update && apt-get install -y bandit` to include it');
+    return;
+  }
+  const bandit = await measure('bandit', ['-r', '.', '-q', '-f', 'json', '-o', join(context.workDir, 'bandit.json')], { cwd: corpus.dir });
+  context.log(`bandit: ${(bandit.wallMs / 1000).toFixed(1)} s (exit ${bandit.exitCode}), CodeGuardian ${(ourWallMs / 1000).toFixed(1)} s`);
+  context.report({ module: NAME, metric: 'Python stdlib: speedup over Bandit', value: bandit.wallMs / ourWallMs, unit: 'x', target: { min: 3 }, note: `${corpus.files} files, wall time incl. start-up` });
+}
+
+async function versusEslint(context: BenchContext, corpus: Corpus, ourWallMs: number): Promise<void> {
+  const eslint = await measure(
+    process.execPath,
+    [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--no-config-lookup', '-c', join(import.meta.dirname, 'eslint-security.config.js'), '--format', 'json', '-o', join(context.workDir, 'eslint.json'), '.'],
+    { cwd: corpus.dir },
+  );
+  if (eslint.exitCode > 1) throw new Error(`eslint failed: ${eslint.stderr.slice(-2000)}`);
+  context.log(`eslint + security plugin: ${(eslint.wallMs / 1000).toFixed(1)} s, CodeGuardian ${(ourWallMs / 1000).toFixed(1)} s`);
+  context.report({ module: NAME, metric: 'JavaScript: speedup over ESLint + security', value: eslint.wallMs / ourWallMs, unit: 'x', target: { min: 3 }, note: `${corpus.files} files, wall time incl. start-up` });
+}
+
+async function largeTree(context: BenchContext, sources: readonly string[]): Promise<void> {
+  const count = context.quick ? 2000 : 50000;
+  const corpus = synthesizeCorpus(sources, count, join(context.workDir, 'large'));
+  const scan = await runWorker('scan', corpus.dir);
+  context.log(`${count} files (${(corpus.bytes / 1048576).toFixed(0)} MiB): ${(scan.ms / 1000).toFixed(1)} s, peak RSS ${scan.maxRssMb.toFixed(0)} MiB`);
+  context.report({ module: NAME, metric: `${count} files: files/s`, value: scan.files / (scan.ms / 1000), unit: 'files/s' });
+  context.report({ module: NAME, metric: `${count} files: peak RSS`, value: scan.maxRssMb, unit: 'MiB', target: { max: 1024 } });
+}
+
+const module: BenchModule = {
+  name: NAME,
+  description: 'scan speed vs the ast-grep parse floor, Bandit and ESLint; files/s and peak RSS',
+  async run(context) {
+    const python = pythonCorpus(context);
+    const javascript = javascriptCorpus(context);
+    context.log(`corpora: ${python ? `${python.files} Python files` : 'no Python stdlib found'}, ${javascript.files} JavaScript files`);
+    if (python) {
+      const wall = await parseFloor(context, 'Python stdlib', python);
+      await versusBandit(context, python, wall);
+    }
+    const wall = await parseFloor(context, 'JavaScript', javascript);
+    await versusEslint(context, javascript, wall);
+    const sources = [
+      ...findFiles(javascript.dir, { extensions: ['.js'] }),
+      ...(python ? findFiles(python.dir, { extensions: ['.py'] }) : []),
+    ];
+    await largeTree(context, sources);
+  },
+};
+
+export default module;
