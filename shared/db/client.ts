@@ -161,14 +161,16 @@ export async function queryAll<T>(options: Omit<QueryOptions, 'cursor' | 'limit'
   return items.slice(0, max);
 }
 
-export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type SdkTransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+/** One transaction operation (`Put`, `Update`, `Delete` or `ConditionCheck`) without its table name. */
+export type TransactItem = { [K in keyof SdkTransactItem]?: Omit<NonNullable<SdkTransactItem[K]>, 'TableName'> };
 
 /** All-or-nothing writes (up to 100 items); the table name is filled in. */
 export async function transactWrite(items: readonly TransactItem[]): Promise<void> {
   const table = tableName();
   const withTable = items.map((item) => {
     const entries = Object.entries(item).map(([op, body]) => [op, { ...(body as object), TableName: table }]);
-    return Object.fromEntries(entries) as TransactItem;
+    return Object.fromEntries(entries) as SdkTransactItem;
   });
   await documentClient.send(new TransactWriteCommand({ TransactItems: withTable }));
 }

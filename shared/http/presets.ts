@@ -16,6 +16,7 @@ import type {
   SQSRecord,
 } from 'aws-lambda';
 import * as v from 'valibot';
+import { preloadSecrets } from '../runtime/env.ts';
 import { logger, tracer } from '../runtime/powertools.ts';
 import { bearerToken, verifyAccessToken, type AuthUser } from './auth.ts';
 import {
@@ -142,6 +143,7 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
   options: RouteOptions<A, B, Q, P>,
   fn: (input: RouteInput<A, B, Q, P>) => Promise<unknown> | unknown,
 ) {
+  if (options.access === 'user') preloadSecrets(['JWT_SECRET']);
   const users = new WeakMap<APIGatewayProxyEventV2, AuthUser>();
   const authenticate: MiddlewareObj<APIGatewayProxyEventV2> = {
     before: async (request) => {
@@ -201,8 +203,9 @@ export function queueConsumer<S extends AnySchema>(
   schema: S,
   fn: (message: v.InferOutput<S>, input: MessageInput) => Promise<void> | void,
 ) {
-  const processor = new BatchProcessor(EventType.SQS);
   const handle = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // A processor per batch: it holds the batch's state, and the local stack runs batches concurrently in one process.
+    const processor = new BatchProcessor(EventType.SQS);
     parseOrThrow(SqsEventSchema, event, 'event');
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       logger.setCorrelationId(record.messageId);

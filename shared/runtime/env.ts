@@ -181,6 +181,17 @@ export async function requireSecret(name: SecretName): Promise<string> {
   return value;
 }
 
+/**
+ * Starts reading the secrets while the function initialises (AWS only: locally they are read on first use), so a
+ * missing or unreadable one is reported at cold start, naming it, and the first request does not wait for it.
+ */
+export function preloadSecrets(required: readonly SecretName[]): void {
+  if (isLocalStage()) return;
+  Promise.all(required.map(requireSecret)).catch((error: unknown) => {
+    logger.error('Configuration error at cold start', { error: error as Error });
+  });
+}
+
 /** Forgets the loaded secrets so the next call reads them again (after rotation, and between tests). */
 export function clearSecretsCache(): void {
   secretsPromise = undefined;

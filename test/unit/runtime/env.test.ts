@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +128,24 @@ describe('secrets in AWS', () => {
     expect(server.requests).toHaveLength(1);
     expect(JSON.parse(server.requests[0]?.body ?? '{}')).toEqual({ SecretId: process.env.APP_SECRETS_ARN });
     expect(existsSync(join(process.env.CODEGUARDIAN_DATA_DIR as string, env.DEV_SECRETS_FILE))).toBe(false);
+  });
+
+  it('reports a missing secret at cold start, naming it and not the others\' values', async () => {
+    secretString = JSON.stringify({ GITHUB_WEBHOOK_SECRET: 'aws-hook-value' });
+    const written: string[] = [];
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      env.preloadSecrets(['JWT_SECRET']);
+      for (let i = 0; i < 50 && written.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('Secret JWT_SECRET is required but missing');
+    expect(written.join('')).not.toContain('aws-hook-value');
+    expect(server.requests).toHaveLength(1);
   });
 
   it('fails naming the missing secret', async () => {
