@@ -358,3 +358,22 @@ describe('fixture files', () => {
     }
   });
 });
+
+describe('through the scanner', () => {
+  it('stores and fingerprints only masked secrets', async () => {
+    const { scanFiles } = await import('../../../../shared/analysis/scanner.ts');
+    const source = `GITHUB = "${S.GITHUB_TOKEN}"\nAWS_ACCESS_KEY_ID = "${S.AWS_KEY_ID}"\nAWS_SECRET_ACCESS_KEY = "${S.AWS_SECRET}"\n`;
+    const result = scanFiles([{ path: 'app/settings.py', source }], { analyzers: [analyzer] });
+    expect(result.findings.map((f) => f.ruleId)).toEqual([
+      'secrets.github-token',
+      'secrets.aws-access-key-id',
+      'secrets.aws-secret-access-key',
+    ]);
+    const serialised = JSON.stringify(result);
+    for (const secret of [S.GITHUB_TOKEN, S.AWS_KEY_ID, S.AWS_SECRET] as string[]) {
+      expect(serialised).not.toContain(secret);
+      expect(serialised).not.toContain(secret.slice(4, -4));
+    }
+    expect(new Set(result.findings.map((f) => f.fingerprint)).size).toBe(3);
+  });
+});
