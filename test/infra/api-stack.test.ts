@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -7,6 +7,7 @@ import { ENV, type RouteDecl } from '../../shared/platform/declarations.ts';
 import { ApiStack } from '../../lib/stacks/api-stack.ts';
 import { DataStack } from '../../lib/stacks/data-stack.ts';
 import { readStageConfig } from '../../lib/stacks/stage-config.ts';
+import { testApp } from './platform-fixture.ts';
 
 const ROUTES: readonly RouteDecl[] = [
   { method: 'GET', path: '/api/health', access: 'public', entry: 'lambdas/http/get-health.ts', summary: 'health' },
@@ -17,7 +18,7 @@ const ROUTES: readonly RouteDecl[] = [
 ];
 
 function build(routes: readonly RouteDecl[]) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], frontendUrl: 'https://app.example.com' } });
+  const app = testApp({ 'aws:cdk:bundling-stacks': [], frontendUrl: 'https://app.example.com' });
   const config = readStageConfig(app.node);
   const data = new DataStack(app, 'Data');
   const support = new Stack(app, 'Support');

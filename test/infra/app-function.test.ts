@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +13,7 @@ import { GLOBAL_INDEXES } from '../../shared/db/table-definition.ts';
 import { ENV } from '../../shared/platform/declarations.ts';
 import { AppFunction } from '../../lib/constructs/app-function.ts';
 import { acknowledgeWildcardResource } from '../../lib/constructs/nag.ts';
+import { testApp } from './platform-fixture.ts';
 
 const noBundling = { 'aws:cdk:bundling-stacks': [] };
 
@@ -22,7 +23,7 @@ describe('AppFunction defaults and bind helpers', () => {
   let fn: AppFunction;
 
   beforeAll(() => {
-    const app = new App({ context: noBundling });
+    const app = testApp(noBundling);
     stack = new Stack(app, 'Fn');
     const table = new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } });
     const bucket = new s3.Bucket(stack, 'Bucket');
@@ -116,7 +117,7 @@ describe('AppFunction defaults and bind helpers', () => {
   });
 
   test('a bundled stack deploys the esbuild output as an asset', () => {
-    const app = new App();
+    const app = testApp();
     const bundled = new Stack(app, 'Bundled');
     new AppFunction(bundled, 'Health', { handler: { entry: 'lambdas/http/get-health.ts' } });
     const code = Template.fromStack(bundled).findResources('AWS::Lambda::Function');
@@ -126,7 +127,7 @@ describe('AppFunction defaults and bind helpers', () => {
 
 describe('AppFunction refuses bad props at synth', () => {
   const make = (props: Partial<ConstructorParameters<typeof AppFunction>[2]> & { memoryMb?: number; timeoutSeconds?: number }) => () => {
-    const stack = new Stack(new App({ context: noBundling }), 'Bad');
+    const stack = new Stack(testApp(noBundling), 'Bad');
     new AppFunction(stack, 'Fn', {
       handler: { entry: 'lambdas/http/get-health.ts', memoryMb: props.memoryMb, timeoutSeconds: props.timeoutSeconds },
       reservedConcurrency: props.reservedConcurrency,
@@ -145,7 +146,7 @@ describe('AppFunction refuses bad props at synth', () => {
   });
 
   test('a missing entry in a bundled stack fails synth naming the entry', () => {
-    const stack = new Stack(new App(), 'Missing');
+    const stack = new Stack(testApp(), 'Missing');
     expect(() => new AppFunction(stack, 'Fn', { handler: { entry: 'lambdas/http/not-written-yet.ts' } })).toThrow(
       'Handler entry lambdas/http/not-written-yet.ts does not exist',
     );
@@ -154,7 +155,7 @@ describe('AppFunction refuses bad props at synth', () => {
 
 describe('acknowledgeWildcardResource', () => {
   const wildcardStack = (acknowledge: boolean) => {
-    const app = new App();
+    const app = testApp();
     const producer = new Stack(app, 'Producer');
     const bucket = new s3.Bucket(producer, 'Bucket');
     const consumer = new Stack(app, 'Consumer');

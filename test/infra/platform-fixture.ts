@@ -15,9 +15,17 @@ export const TEST_CONTEXT = {
   account: '123456789012',
 } as const;
 
+/**
+ * An App for assertions. CDK's built-in CloudFormation schema validation (most of synth time here) is left
+ * to `cdk synth`; cdk-nag runs wherever a test registers it.
+ */
+export function testApp(context: Record<string, unknown> = {}): App {
+  return new App({ context, builtinCloudFormationValidation: false });
+}
+
 /** The whole platform with cdk-nag's AwsSolutions checks registered as in bin/app.ts; bundling skipped. */
 export function buildPlatform(context: Record<string, unknown> = TEST_CONTEXT): { app: App; platform: Platform } {
-  const app = new App({ context });
+  const app = testApp(context);
   const platform = createPlatform(app, readStageConfig(app.node));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, platform };

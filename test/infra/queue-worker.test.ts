@@ -1,15 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { queues, type QueueDecl } from '../../shared/platform/declarations.ts';
 import { AppFunction } from '../../lib/constructs/app-function.ts';
 import { QueueWorker } from '../../lib/constructs/queue-worker.ts';
 import { DataStack } from '../../lib/stacks/data-stack.ts';
+import { testApp } from './platform-fixture.ts';
 
 const base: QueueDecl = queues.notifications;
 
 function worker(decl: Partial<QueueDecl>, visibilityMultiple?: number, timeoutSeconds = decl.consumer?.timeoutSeconds ?? base.consumer.timeoutSeconds) {
-  const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Q');
+  const stack = new Stack(testApp({ 'aws:cdk:bundling-stacks': [] }), 'Q');
   const full = { ...base, ...decl };
   const consumer = new AppFunction(stack, 'Consumer', { handler: { ...full.consumer, timeoutSeconds } });
   new QueueWorker(stack, full.name, { decl: full, consumer, visibilityMultiple });
@@ -37,6 +38,6 @@ describe('DataStack', () => {
     [{ sourceRetentionDays: 0 }, 'sourceRetentionDays must be a positive integer, got 0'],
     [{ reportRetentionDays: 1.5 }, 'reportRetentionDays must be a positive integer, got 1.5'],
   ])('refuses %j', (props, message) => {
-    expect(() => new DataStack(new App(), 'Data', props)).toThrow(message);
+    expect(() => new DataStack(testApp(), 'Data', props)).toThrow(message);
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { bedrockResourceArns, configEnvironment, readStageConfig } from '../../lib/stacks/stage-config.ts';
+import { testApp } from './platform-fixture.ts';
 
-const read = (context: Record<string, unknown>) => readStageConfig(new App({ context }).node);
+const read = (context: Record<string, unknown>) => readStageConfig(testApp(context).node);
 
 describe('readStageConfig', () => {
   test('defaults: dev stage, local dashboard, github.com, no model, environment-agnostic', () => {
@@ -68,7 +69,7 @@ describe('readStageConfig', () => {
 
 describe('bedrockResourceArns', () => {
   const resolve = (arns: string[]) => {
-    const stack = new Stack(new App(), 'S');
+    const stack = new Stack(testApp(), 'S');
     return arns.map((arn) => stack.resolve(arn) as unknown);
   };
 
