@@ -58,10 +58,10 @@ export interface CompiledRule extends RuleDefinition {
   readonly file: string;
   readonly config: NapiConfig;
   /**
-   * Literal words of which at least one must occur in a file for the rule to possibly match; undefined when the
-   * rule has no such anchor. Checking these with `includes` skips most rules on most files without a tree walk.
+   * Clauses of lower-cased literals: each clause needs one of its literals in the file for the rule to possibly
+   * match (empty: no guarantee). Checking these with `includes` skips most rules on most files without a walk.
    */
-  readonly anchors: readonly string[] | undefined;
+  readonly anchors: readonly (readonly string[])[];
 }
 
 export interface RuleSet {
@@ -98,51 +98,179 @@ function patternAnchors(pattern: unknown): string[] | undefined {
   if (typeof pattern !== 'string') return undefined;
   const words = withoutMeta.match(IDENT) ?? [];
   const best = words.reduce<string | undefined>((a, w) => (w.length > (a?.length ?? 2) ? w : a), undefined);
-  return best ? [best] : undefined;
+  return best ? [best.toLowerCase()] : undefined;
+}
+
+/** Splits a regex at its top-level `|`. */
+function splitAlternatives(re: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let last = 0;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      parts.push(re.slice(last, i));
+      last = i + 1;
+    }
+  }
+  parts.push(re.slice(last));
+  return parts;
+}
+
+/** Index just past the group or class opening at `i`. */
+function closing(re: string, i: number): number {
+  const open = re[i];
+  let depth = 0;
+  for (let j = i; j < re.length; j++) {
+    const c = re[j];
+    if (c === '\\') j++;
+    else if (open === '[') {
+      if (c === ']' && j > i) return j + 1;
+    } else if (c === '[') j = closing(re, j) - 1;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return j + 1;
+  }
+  return re.length;
 }
 
 /**
- * Anchors of a `regex`: its leading literal (`^md5\\.` → `md5`) or a leading group of plain alternatives
- * (`^(eval|exec)\\b` → eval, exec). Case-insensitive patterns give none.
+ * Literal text that every match of a regex must contain, as alternatives (lower-cased; the pre-check is
+ * case-insensitive). Parses just enough regex syntax: literal runs, groups, classes, escapes, quantifiers.
  */
-export function regexAnchors(regex: unknown): string[] | undefined {
-  if (typeof regex !== 'string' || regex.startsWith('(?i)')) return undefined;
-  const body = regex.replace(/^\^/, '');
-  const group = /^\(((?:\w+\|)*\w+)\)/.exec(body);
-  if (group) {
-    const words = (group[1] as string).split('|');
-    return words.every((w) => w.length >= 3) ? words : undefined;
+export function regexAnchors(regex: unknown): string[][] {
+  if (typeof regex !== 'string') return [];
+  const alternatives = splitAlternatives(regex.replace(/^\(\?i\)/, ''));
+  if (alternatives.length > 1) {
+    const parts = alternatives.map((alt) => bestAnchors(regexAnchors(alt)));
+    return parts.every((p): p is string[] => p !== undefined) ? [[...new Set(parts.flat())]] : [];
   }
-  const literal = /^(?:\w|\\\.)+/.exec(body)?.[0].replace(/\\\./g, '.');
-  const word = literal?.match(IDENT)?.reduce((a, w) => (w.length > a.length ? w : a), '');
-  return word && word.length >= 3 ? [word] : undefined;
+  const re = alternatives[0] ?? '';
+  const candidates: string[][] = [];
+  let run = '';
+  const flush = () => {
+    if (usefulAnchor(run)) candidates.push([run.toLowerCase()]);
+    run = '';
+  };
+  let i = 0;
+  while (i < re.length) {
+    const c = re[i] as string;
+    let item: { literal?: string; group?: string[][] } = {};
+    let next = i + 1;
+    if (c === '\\') {
+      const e = re[i + 1] ?? '';
+      next = i + 2;
+      item = /[.\-/'"$^*+?()[\]{}|]/.test(e) ? { literal: e } : {};
+    } else if (c === '(') {
+      next = closing(re, i);
+      const inner = re.slice(i + 1, next - 1).replace(/^\?(?:[:=!]|<[=!]|[a-zA-Z]*:)/, '');
+      item = { group: re[i + 1] === '?' && /^\?[=!<]/.test(re.slice(i + 1)) ? [] : regexAnchors(inner) };
+    } else if (c === '[') {
+      next = closing(re, i);
+    } else if (!'.^$|'.includes(c)) {
+      item = { literal: c };
+    }
+    const q = re.slice(next);
+    const optional = /^(\?|\*|\{0[,}])/.test(q);
+    const quantified = optional || /^(\+|\{\d)/.test(q);
+    if (item.literal !== undefined && !optional) {
+      run += item.literal;
+      if (quantified) flush();
+    } else {
+      flush();
+      if (item.group && !optional) candidates.push(...item.group);
+    }
+    i = next;
+    const quantifier = /^(?:[?*+]|\{\d*,?\d*\})\??/.exec(re.slice(i));
+    if (quantifier) i += quantifier[0].length;
+  }
+  flush();
+  return candidates.filter((c) => c.length > 0 && c.every(usefulAnchor));
 }
 
-/** Anchors of a whole rule: necessary words, as a disjunction; undefined when nothing is guaranteed. */
-export function ruleAnchors(rule: Rule | undefined, utils: Record<string, unknown> = {}, seen = new Set<string>()): string[] | undefined {
-  if (!rule || typeof rule !== 'object') return undefined;
-  const candidates: string[][] = [];
-  const add = (a: string[] | undefined) => {
-    if (a && a.length > 0) candidates.push(a);
+/** Three letters, or two characters with punctuation in them (`][`, `)+`), are selective enough to check. */
+function usefulAnchor(word: string): boolean {
+  return word.length >= 3 || (word.length === 2 && /[^A-Za-z0-9_]/.test(word));
+}
+
+/** Of several necessary conditions, the one that filters best: fewest alternatives, then longest words. */
+function bestAnchors(candidates: readonly string[][]): string[] | undefined {
+  const useful = candidates.filter((c) => c.length > 0 && c.every(usefulAnchor));
+  useful.sort((a, b) => a.length - b.length || Math.min(...b.map((w) => w.length)) - Math.min(...a.map((w) => w.length)));
+  return useful[0];
+}
+
+/**
+ * Anchors of a whole rule as a conjunction of clauses, each clause a disjunction of lower-cased literals: a file
+ * can only match when every clause has a literal in it. Empty when nothing is guaranteed.
+ */
+export function ruleAnchors(rule: Rule | undefined, utils: Record<string, unknown> = {}, seen: ReadonlySet<string> = new Set()): string[][] {
+  if (!rule || typeof rule !== 'object') return [];
+  const clauses: string[][] = [];
+  const add = (clause: string[] | undefined) => {
+    if (clause && clause.length > 0 && clause.every(usefulAnchor)) clauses.push(clause);
   };
   if (rule.pattern !== undefined) add(patternAnchors(rule.pattern));
-  if (rule.regex !== undefined) add(regexAnchors(rule.regex));
-  if (rule.has) add(ruleAnchors(rule.has, utils, seen));
-  if (rule.inside) add(ruleAnchors(rule.inside, utils, seen));
-  if (rule.precedes) add(ruleAnchors(rule.precedes, utils, seen));
-  if (rule.follows) add(ruleAnchors(rule.follows, utils, seen));
-  if (rule.all) for (const sub of rule.all) add(ruleAnchors(sub, utils, seen));
+  if (rule.regex !== undefined) clauses.push(...regexAnchors(rule.regex));
+  for (const sub of [rule.has, rule.inside, rule.precedes, rule.follows, ...(rule.all ?? [])]) {
+    if (sub) clauses.push(...ruleAnchors(sub, utils, seen));
+  }
   if (rule.any) {
-    const parts = rule.any.map((sub) => ruleAnchors(sub, utils, seen));
-    if (parts.every((p): p is string[] => p !== undefined)) add([...new Set(parts.flat())]);
+    // A disjunction is necessary only if every branch guarantees something; take each branch's best clause.
+    const branches = rule.any.map((sub) => bestAnchors(ruleAnchors(sub, utils, seen)));
+    if (branches.every((b): b is string[] => b !== undefined)) add([...new Set(branches.flat())]);
   }
   if (typeof rule.matches === 'string' && !seen.has(rule.matches)) {
-    seen.add(rule.matches);
-    add(ruleAnchors(utils[rule.matches] as Rule | undefined, utils, seen));
+    clauses.push(...ruleAnchors(utils[rule.matches] as Rule | undefined, utils, new Set([...seen, rule.matches])));
   }
-  // Any one necessary condition will do; the one with the fewest alternatives filters best.
-  candidates.sort((a, b) => a.length - b.length || Math.min(...b.map((w) => w.length)) - Math.min(...a.map((w) => w.length)));
-  return candidates[0];
+  return clauses;
+}
+
+const ASCII_CLASSES: Record<string, [inside: string, outside: string]> = {
+  w: ['0-9A-Za-z_', '[0-9A-Za-z_]'],
+  d: ['0-9', '[0-9]'],
+  s: ['\\t\\n\\x0B\\f\\r ', '[\\t\\n\\x0B\\f\\r ]'],
+  W: ['', '[^0-9A-Za-z_]'],
+  D: ['', '[^0-9]'],
+  S: ['', '[^\\t\\n\\x0B\\f\\r ]'],
+};
+
+/**
+ * Rewrites `\\w`, `\\d` and `\\s` as ASCII classes. The regex engine compiles Unicode classes into large
+ * automata on every match call (the napi binding has no compiled-rule handle), which cost more than the tree
+ * walk itself; source code identifiers are ASCII in practice.
+ */
+export function asciiRegex(re: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i] as string;
+    if (c === '\\') {
+      const e = re[i + 1] ?? '';
+      const swap = ASCII_CLASSES[e];
+      const replacement = swap ? swap[inClass ? 0 : 1] : '';
+      out += replacement ? replacement : c + e;
+      i++;
+    } else {
+      if (c === '[' && !inClass) inClass = true;
+      else if (c === ']' && inClass && re[i - 1] !== '[' && !(re[i - 1] === '^' && re[i - 2] === '[')) inClass = false;
+      out += c;
+    }
+  }
+  return out;
+}
+
+function cheapenRegexes<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => cheapenRegexes(v)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = key === 'regex' && typeof v === 'string' ? asciiRegex(v) : cheapenRegexes(v);
+  return out as T;
 }
 
 function effectiveLanguages(dir: string, languages: readonly LanguageId[]): LanguageId[] {
@@ -197,10 +325,10 @@ export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
       if (previous) throw new RulePackError(file, def.id, `duplicate rule id (first defined in ${previous})`);
       ids.set(def.id, file);
       const languages = effectiveLanguages(dir, def.languages);
-      const utils = { ...(pack.output.utils ?? {}), ...(def.utils ?? {}) } as Record<string, Rule>;
+      const utils = cheapenRegexes({ ...(pack.output.utils ?? {}), ...(def.utils ?? {}) }) as Record<string, Rule>;
       const config: NapiConfig = {
-        rule: def.rule as Rule,
-        ...(def.constraints ? { constraints: def.constraints as Record<string, Rule> } : {}),
+        rule: cheapenRegexes(def.rule) as Rule,
+        ...(def.constraints ? { constraints: cheapenRegexes(def.constraints) as Record<string, Rule> } : {}),
         ...(Object.keys(utils).length > 0 ? { utils } : {}),
       };
       for (const language of languages) {

@@ -1,8 +1,9 @@
 /**
  * The structural analyzer: runs a language's compiled rules on the file's shared parsed tree. A rule whose
- * literal anchors do not occur in the source is skipped without walking the tree.
+ * literal anchors do not occur in the source is skipped without walking the tree, and the remaining rules run
+ * as one combined `any` rule so the tree is walked once; each hit is then attributed to the rules it matches.
  */
-import type { SgNode } from '@ast-grep/napi';
+import type { NapiConfig, Rule, SgNode } from '@ast-grep/napi';
 import { getRuleSet, type CompiledRule, type RuleSet } from './rule-pack.ts';
 import type { Analyzer, Edit, FileContext, LanguageId, RawFinding } from './types.ts';
 
@@ -39,8 +40,9 @@ function truncate(text: string): string {
   return text.length > MAX_SNIPPET_LENGTH ? `${text.slice(0, MAX_SNIPPET_LENGTH)}…` : text;
 }
 
-export function anchorsPresent(rule: CompiledRule, source: string): boolean {
-  return rule.anchors === undefined || rule.anchors.some((a) => source.includes(a));
+/** `lowerSource` is the file's source lower-cased once, since anchors are case-insensitive. */
+export function anchorsPresent(rule: CompiledRule, lowerSource: string): boolean {
+  return rule.anchors.every((clause) => clause.some((a) => lowerSource.includes(a)));
 }
 
 function toFinding(rule: CompiledRule, node: SgNode, file: FileContext): RawFinding {
@@ -77,21 +79,93 @@ function toFinding(rule: CompiledRule, node: SgNode, file: FileContext): RawFind
   };
 }
 
+type Json = unknown;
+
+/** Prefixes every utility name (definitions and `matches` references) so rules can share one config. */
+function prefixUtils(value: Json, prefix: string): Json {
+  if (Array.isArray(value)) return value.map((v) => prefixUtils(v, prefix));
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, Json> = {};
+  for (const [key, v] of Object.entries(value)) out[key] = key === 'matches' && typeof v === 'string' ? `${prefix}${v}` : prefixUtils(v, prefix);
+  return out;
+}
+
+interface PlannedRule {
+  readonly rule: CompiledRule;
+  /** The rule and its utilities with names made unique, ready to join a combined config. */
+  readonly combinedRule: Rule;
+  readonly combinedUtils: Record<string, Rule>;
+  /** Constraints apply to a whole config, so such rules cannot join a combined one. */
+  readonly combinable: boolean;
+}
+
+const MAX_CACHED_COMBINATIONS = 512;
+
+class LanguagePlan {
+  private readonly combined = new Map<string, NapiConfig>();
+  constructor(readonly rules: readonly PlannedRule[]) {}
+
+  static of(rules: readonly CompiledRule[]): LanguagePlan {
+    return new LanguagePlan(
+      rules.map((rule, i) => {
+        const prefix = `r${i}_`;
+        const utils: Record<string, Rule> = {};
+        for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[`${prefix}${name}`] = prefixUtils(util, prefix) as Rule;
+        return { rule, combinedRule: prefixUtils(rule.config.rule, prefix) as Rule, combinedUtils: utils, combinable: !rule.config.constraints };
+      }),
+    );
+  }
+
+  /** One config matching any of the given rules; cached per set of rules, as files repeat the same sets. */
+  combinedConfig(indices: readonly number[]): NapiConfig {
+    const key = indices.join(',');
+    let config = this.combined.get(key);
+    if (!config) {
+      const planned = indices.map((i) => this.rules[i] as PlannedRule);
+      config = { rule: { any: planned.map((p) => p.combinedRule) }, utils: Object.assign({}, ...planned.map((p) => p.combinedUtils)) };
+      if (this.combined.size >= MAX_CACHED_COMBINATIONS) this.combined.clear();
+      this.combined.set(key, config);
+    }
+    return config;
+  }
+}
+
 export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}): Analyzer {
   const ruleSet = options.ruleSet ?? getRuleSet();
   const filter = options.ruleFilter;
-  const perLanguage = new Map<LanguageId, readonly CompiledRule[]>();
-  for (const [language, rules] of ruleSet.byLanguage) perLanguage.set(language, filter ? rules.filter(filter) : rules);
+  const plans = new Map<LanguageId, LanguagePlan>();
+  for (const [language, rules] of ruleSet.byLanguage) plans.set(language, LanguagePlan.of(filter ? rules.filter(filter) : rules));
   return {
     id: 'structural',
-    languages: [...perLanguage.entries()].filter(([, rules]) => rules.length > 0).map(([language]) => language),
+    languages: [...plans.entries()].filter(([, plan]) => plan.rules.length > 0).map(([language]) => language),
     analyze(file: FileContext): RawFinding[] {
       if (!file.language || !file.root) return [];
-      const rules = perLanguage.get(file.language) ?? [];
+      const plan = plans.get(file.language);
+      if (!plan) return [];
       const findings: RawFinding[] = [];
       const top = file.root.root();
-      for (const rule of rules) {
-        if (!anchorsPresent(rule, file.source)) continue;
+      const lower = file.source.toLowerCase();
+      const combinable: number[] = [];
+      const separate: CompiledRule[] = [];
+      plan.rules.forEach((planned, i) => {
+        if (!anchorsPresent(planned.rule, lower)) return;
+        if (planned.combinable) combinable.push(i);
+        else separate.push(planned.rule);
+      });
+      if (combinable.length === 1) separate.push((plan.rules[combinable[0] as number] as PlannedRule).rule);
+      else if (combinable.length > 1) {
+        const candidates = top.findAll(plan.combinedConfig(combinable));
+        for (const node of candidates) {
+          for (const i of combinable) {
+            const { rule } = plan.rules[i] as PlannedRule;
+            if (!node.matches(rule.config)) continue;
+            // Fix templates need the match's metavariables; `find` on a matching node returns the node itself.
+            const match = rule.fix !== undefined ? (node.find(rule.config) ?? node) : node;
+            findings.push(toFinding(rule, match, file));
+          }
+        }
+      }
+      for (const rule of separate) {
         for (const node of top.findAll(rule.config)) findings.push(toFinding(rule, node, file));
       }
       return findings;
