@@ -52,6 +52,15 @@ describe('httpRoute: parsing and validation', () => {
     expect(result.statusCode).toBe(201);
   });
 
+  it('decodes a base64-encoded JSON body', async () => {
+    const body = Buffer.from(JSON.stringify({ email: 'ann@example.com', name: 'Ann' })).toString('base64');
+    const result = (await createRoute(
+      httpEvent({ method: 'POST', pathParameters: { id: ID }, headers: { 'content-type': 'application/json' }, body, isBase64Encoded: true }),
+      ctx,
+    )) as Result;
+    expect(result.statusCode).toBe(201);
+  });
+
   it('answers 400 INVALID_JSON for a malformed body, without echoing it', async () => {
     const result = await post('{"email": "ann@example.com", "name": ');
     expect(result.statusCode).toBe(400);

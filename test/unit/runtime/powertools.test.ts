@@ -57,5 +57,6 @@ describe('logger redaction', () => {
     expect(redactingReplacer('repository', 'octo/hello-world')).toBe('octo/hello-world');
     expect(redactingReplacer('maxTokens', 4096)).toBe(4096);
     expect(redactText('scan 42 finished in 3 s')).toBe('scan 42 finished in 3 s');
+    expect(redactText('token validation failed for repository octo/hello')).toBe('token validation failed for repository octo/hello');
   });
 });
