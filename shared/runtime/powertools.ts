@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { redactSecrets } from '../domain/mask.ts';
 
 const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'codeguardian';
 export const REDACTED = '[REDACTED]';
@@ -17,11 +18,11 @@ const SECRET_VALUE_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\b((?:password|passwd|secret|token|api[-_]?key)["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi, `$1${REDACTED}`],
 ];
 
-/** Masks secrets in free text (messages, error messages, stack traces). */
+/** Masks secrets in free text (messages, error messages, stack traces), provider credentials included. */
 export function redactText(text: string): string {
   let out = text;
   for (const [pattern, replacement] of SECRET_VALUE_PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+  return redactSecrets(out);
 }
 
 /**

@@ -48,6 +48,13 @@ describe('logger redaction', () => {
     expect(logged()).toContain('GitHub call failed');
   });
 
+  it('masks provider credentials the secret scanner knows, such as AWS access keys', () => {
+    const accessKey = ['AKIA', 'Q3EGT5ZXB7WJ2K4L'].join('');
+    logger.warn(`upload failed with key ${accessKey}`);
+    expect(logged()).not.toContain(accessKey);
+    expect(logged()).toContain('upload failed with key AKIA');
+  });
+
   it('masks PEM private keys in free text', () => {
     const pem = ['-----BEGIN RSA PRIVATE KEY-----', 'MIIEpAIBAAKCAQEA1c2Vy', '-----END RSA PRIVATE KEY-----'].join('\n');
     expect(redactText(`key: ${pem} end`)).toBe(`key: ${REDACTED} end`);
