@@ -36,6 +36,10 @@ export interface LocalDynamo {
 export async function startDynamo(tableName = 'codeguardian-unit'): Promise<LocalDynamo> {
   const port = await freePort();
   const child: ChildProcess = spawnDynamo({ port, stdio: 'ignore' });
+  // Safety net: the emulator never outlives the test worker, even when a suite dies before its afterAll.
+  const killChild = () => child.kill();
+  process.once('exit', killChild);
+  child.once('exit', () => process.removeListener('exit', killChild));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const deadline = Date.now() + 30_000;
