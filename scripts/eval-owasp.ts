@@ -82,8 +82,10 @@ function main(): void {
     const card = cards.get(exp.category) ?? { tp: 0, fn: 0, tn: 0, fp: 0 };
     cards.set(exp.category, card);
     const flagged = reported.get(name)?.has(exp.cwe) ?? false;
-    if (exp.vulnerable) flagged ? card.tp++ : card.fn++;
-    else flagged ? card.fp++ : card.tn++;
+    if (exp.vulnerable && flagged) card.tp++;
+    else if (exp.vulnerable) card.fn++;
+    else if (flagged) card.fp++;
+    else card.tn++;
     if (process.env.EVAL_OWASP_VERBOSE && flagged !== exp.vulnerable) process.stdout.write(`${flagged ? 'FP' : 'FN'} ${exp.category} ${name}\n`);
   }
 
