@@ -4,6 +4,9 @@
  * or in neither. Handler entries are paths from the repository root; each exports `handler`.
  */
 
+import type { GenericSchema } from 'valibot';
+import { systemRoutes } from './routes/system.ts';
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** `public`: no token. `user`: a valid, unrevoked Bearer JWT. `github`: verified by webhook signature. */
@@ -24,6 +27,16 @@ export interface RouteDecl extends HandlerDecl {
   readonly path: string;
   readonly access: RouteAccess;
   readonly summary: string;
+  /**
+   * The valibot schemas the handler validates with and answers in; the OpenAPI document is generated from
+   * them, so a route's handler must import these same objects.
+   */
+  readonly schemas?: {
+    readonly body?: GenericSchema;
+    readonly query?: GenericSchema;
+    readonly params?: GenericSchema;
+    readonly response?: GenericSchema;
+  };
 }
 
 /** Names of the environment variables through which handlers find the platform's resources. */
@@ -41,9 +54,8 @@ export const ENV = {
   stage: 'STAGE',
 } as const;
 
-export const routes = [
-  { method: 'GET', path: '/api/health', access: 'public', entry: 'lambdas/http/get-health.ts', summary: 'Health of the table, bucket, queues, GitHub and model' },
-] as const satisfies readonly RouteDecl[];
+/** The route table, one file per area so each area's routes and schemas live together. */
+export const routes: readonly RouteDecl[] = [...systemRoutes];
 
 export interface WebSocketDecl {
   readonly connect: HandlerDecl;
