@@ -6,12 +6,21 @@ import { createHash } from 'node:crypto';
 
 export type CommentStyle = 'c' | 'hash';
 
+const WORD = /[A-Za-z0-9_$]/;
+
 /**
- * Drops comments and collapses whitespace, leaving string literals untouched, so reformatting or re-commenting
- * code does not change its fingerprint. `c` covers // and block comments, `hash` covers # comments.
+ * Drops comments and whitespace, leaving string literals untouched, so reformatting or re-commenting code does
+ * not change its fingerprint. Whitespace survives only as one space between two word characters (`return x`).
+ * `c` covers // and block comments, `hash` covers # comments.
  */
 export function normaliseCode(code: string, style: CommentStyle = 'c'): string {
   let out = '';
+  let pendingSpace = false;
+  const emit = (text: string) => {
+    if (pendingSpace && out.length > 0 && WORD.test(out[out.length - 1] as string) && WORD.test(text[0] as string)) out += ' ';
+    pendingSpace = false;
+    out += text;
+  };
   let i = 0;
   while (i < code.length) {
     const ch = code[i] as string;
@@ -19,24 +28,24 @@ export function normaliseCode(code: string, style: CommentStyle = 'c'): string {
     if (ch === '"' || ch === "'" || ch === '`') {
       let j = i + 1;
       while (j < code.length && code[j] !== ch) j += code[j] === '\\' ? 2 : 1;
-      out += code.slice(i, j + 1);
+      emit(code.slice(i, j + 1));
       i = j + 1;
-    } else if (style === 'c' && ch === '/' && next === '/') {
+    } else if ((style === 'c' && ch === '/' && next === '/') || (style === 'hash' && ch === '#')) {
       while (i < code.length && code[i] !== '\n') i++;
-      out += ' ';
+      pendingSpace = true;
     } else if (style === 'c' && ch === '/' && next === '*') {
       const end = code.indexOf('*/', i + 2);
       i = end === -1 ? code.length : end + 2;
-      out += ' ';
-    } else if (style === 'hash' && ch === '#') {
-      while (i < code.length && code[i] !== '\n') i++;
-      out += ' ';
+      pendingSpace = true;
+    } else if (/\s/.test(ch)) {
+      pendingSpace = true;
+      i++;
     } else {
-      out += ch;
+      emit(ch);
       i++;
     }
   }
-  return out.replace(/\s+/g, ' ').trim();
+  return out;
 }
 
 export interface FingerprintInput {
