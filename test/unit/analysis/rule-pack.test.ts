@@ -1,0 +1,100 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asciiRegex, loadRuleSet, regexAnchors, ruleAnchors, RulePackError } from '../../../shared/analysis/rule-pack.ts';
+
+const good = `
+  - id: python.demo-eval
+    languages: [python]
+    type: Code Injection
+    severity: high
+    confidence: high
+    message: demo
+    cwe: [CWE-95]
+    rule: { pattern: eval($X) }
+`;
+
+let dirs: string[] = [];
+function pack(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cg-rules-'));
+  dirs.push(dir);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+function loadError(files: Record<string, string>): RulePackError {
+  try {
+    loadRuleSet(pack(files));
+  } catch (err) {
+    return err as RulePackError;
+  }
+  throw new Error('expected the pack to be rejected');
+}
+
+describe('rule pack loader', () => {
+  it('loads a valid pack and versions it by content', () => {
+    const a = loadRuleSet(pack({ 'python/demo.yml': `rules:${good}` }));
+    expect(a.rules.map((r) => r.id)).toEqual(['python.demo-eval']);
+    expect(a.byLanguage.get('python')).toHaveLength(1);
+    const b = loadRuleSet(pack({ 'python/demo.yml': `rules:${good.replace('message: demo', 'message: changed')}` }));
+    expect(b.version).not.toBe(a.version);
+  });
+
+  it('applies JavaScript rules to TypeScript and TSX', () => {
+    const set = loadRuleSet(pack({ 'javascript/demo.yml': `rules:${good.replace(/python/g, 'javascript')}` }));
+    expect(set.rules[0]?.languages).toEqual(['javascript', 'typescript', 'tsx']);
+  });
+
+  it.each([
+    ['a missing field', good.replace('    severity: high\n', ''), /python\/demo\.yml rule python\.demo-eval: severity/],
+    ['a bad severity', good.replace('severity: high', 'severity: severe'), /rule python\.demo-eval: severity/],
+    ['a bad CWE', good.replace('CWE-95', 'CWE95'), /cwe\.0: cwe entries look like CWE-89/],
+    ['an unknown key', `${good}    tags: [x]\n`, /rule python\.demo-eval: .*tags/],
+    ['a fix without description', `${good}    fix: ast.literal_eval($X)\n`, /fixDescription is required/],
+    ['a kind the grammar lacks', good.replace('{ pattern: eval($X) }', '{ kind: no_such_kind }'), /python\.demo-eval: does not compile for python/],
+    ['a misplaced id', good.replace('python.demo-eval', 'go.demo-eval'), /must start with "python\."/],
+  ])('rejects %s, naming the file and rule', (_label, rule, message) => {
+    const err = loadError({ 'python/demo.yml': `rules:${rule}` });
+    expect(err).toBeInstanceOf(RulePackError);
+    expect(err.code).toBe('INVALID_RULE_PACK');
+    expect(err.message).toMatch(message);
+  });
+
+  it('rejects duplicate ids, broken YAML and a pack without rules', () => {
+    expect(loadError({ 'python/a.yml': `rules:${good}`, 'python/b.yml': `rules:${good}` }).message).toMatch(/python\/b\.yml rule python\.demo-eval: duplicate rule id \(first defined in python\/a\.yml\)/);
+    expect(loadError({ 'python/a.yml': 'rules: [' }).message).toMatch(/python\/a\.yml: invalid YAML/);
+    expect(loadError({ 'python/a.yml': 'checks: []' }).message).toMatch(/top-level "rules:" list/);
+  });
+});
+
+describe('rule anchors', () => {
+  it('extracts necessary literals from regexes', () => {
+    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.'], ['sum', 'new']]);
+    expect(regexAnchors('^((child_process|cp)\\.)?(exec|execSync)$')).toEqual([['exec', 'execsync']]);
+    expect(regexAnchors('(?i)^(password|secret)$')).toEqual([['password', 'secret']]);
+    expect(regexAnchors('abc?d')).toEqual([]);
+    expect(regexAnchors('[+%]')).toEqual([]);
+    expect(regexAnchors('\\]\\[')).toEqual([['][']]);
+  });
+
+  it('combines clauses across relations and utilities, and gives none for bare kinds', () => {
+    expect(ruleAnchors({ pattern: 'hashlib.md5($X)' })).toEqual([['hashlib']]);
+    expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { pattern: 'exec($X)' }] })).toEqual([['eval', 'exec']]);
+    expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { kind: 'call' }] })).toEqual([]);
+    expect(ruleAnchors({ kind: 'call', has: { matches: 'u' } }, { u: { regex: '^yaml\\.load$' } })).toEqual([['yaml.load']]);
+  });
+
+  it('rewrites Unicode shorthand classes as ASCII ones', () => {
+    expect(asciiRegex('^\\w+\\s*=\\d')).toBe('^[0-9A-Za-z_]+[\\t\\n\\x0B\\f\\r ]*=[0-9]');
+    expect(asciiRegex('[\\w.]+')).toBe('[0-9A-Za-z_.]+');
+    expect(asciiRegex('\\\\w')).toBe('\\\\w');
+  });
+});
