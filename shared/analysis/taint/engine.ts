@@ -5,7 +5,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location, RawFinding } from '../types.ts';
-import type { CallMatcherSpec, KindSpec, Origin, SanitizerSpec, TaintSpec } from './spec.ts';
+import type { CallMatcherSpec, KindSpec, Origin, SanitizerSpec, SinkSpec, TaintSpec } from './spec.ts';
 import { CLEAN, type Taint, type Val, derive, flatten, isSafeFor, sanitize, unionTaints, withStep } from './values.ts';
 
 export interface SinkHit {
@@ -29,6 +29,8 @@ export interface CallTarget {
   readonly method?: string;
   readonly receiverType?: string | undefined;
   readonly constructorType?: string;
+  /** An attribute read or write (`req.query`, `el.innerHTML = …`) instead of a call. */
+  readonly field?: string;
 }
 
 /** What an adapter exposes to the engine. */
@@ -37,9 +39,16 @@ export interface AdapterView {
   readonly current: Summary;
 }
 
-function matches(m: CallMatcherSpec, t: CallTarget): boolean {
+export function matches(m: CallMatcherSpec, t: CallTarget): boolean {
   if (t.constructorType !== undefined) return m.constructors?.includes(t.constructorType) ?? false;
-  if (!t.method || !m.methods?.includes(t.method)) return false;
+  if (t.field !== undefined) {
+    if (!m.fields?.includes(t.field)) return false;
+  } else {
+    if (!t.method) return false;
+    // A call without a receiver: a builtin or an imported function called directly.
+    if (t.receiverType === undefined && m.functions?.includes(t.method)) return true;
+    if (!m.methods?.includes(t.method)) return false;
+  }
   if (m.anyReceiver) return true;
   return t.receiverType !== undefined && (m.receivers?.includes(t.receiverType) ?? false);
 }
@@ -56,11 +65,23 @@ export class TaintEngine {
     readonly path: string,
   ) {
     this.clean = new Set(spec.cleanMethods ?? []);
-    this.trigger = triggerOf(spec);
+    const t = triggersOf(spec);
+    this.trigger = t.sinks;
+    this.sourceTrigger = t.sources;
   }
 
   /** Sink and check names: a file or method whose text names none of them cannot produce a finding by itself. */
   readonly trigger: RegExp;
+  /**
+   * Source, annotation, route-decorator and constant-check names: every way a finding can start. A file that
+   * names none of them, or no sink, cannot produce a finding.
+   */
+  readonly sourceTrigger: RegExp;
+
+  /** The per-file pre-check: only text searches, no syntax tree. */
+  mayFind(text: string): boolean {
+    return this.trigger.test(text) && this.sourceTrigger.test(text);
+  }
 
   isClean(method: string): boolean {
     return this.clean.has(method);
@@ -94,9 +115,10 @@ export class TaintEngine {
   }
 
   /** Reports tainted arguments of a sink call, or records them in the summary when they come from a parameter. */
-  checkSinks(t: CallTarget, _recv: Val | undefined, args: readonly Val[], argNodes: readonly SgNode[], node: SgNode, view: AdapterView): void {
+  checkSinks(t: CallTarget, _recv: Val | undefined, args: readonly Val[], argNodes: readonly SgNode[], node: SgNode, view: AdapterView, applies?: (sink: SinkSpec) => boolean): void {
     for (const sink of this.spec.sinks) {
       if (!matches(sink, t)) continue;
+      if (sink.when && applies && !applies(sink)) continue;
       const origins = sink.origins ?? ['user'];
       const positions = sink.args ?? args.map((_, i) => i);
       for (const i of positions) {
@@ -104,7 +126,8 @@ export class TaintEngine {
         if (!arg) continue;
         for (const taint of flatten(arg)) {
           if (isSafeFor(taint, sink.kind)) continue;
-          const sinkStep: FlowStep = { ...view.loc(node), label: `reaches ${t.method ?? `new ${t.constructorType}`}${argNodes[i] ? ` as ${ordinal(i)} argument` : ''}` };
+          const what = t.field !== undefined ? `${t.field} (assigned)` : (t.method ?? `new ${t.constructorType}`);
+          const sinkStep: FlowStep = { ...view.loc(node), label: `reaches ${what}${argNodes[i] && t.field === undefined ? ` as ${ordinal(i)} argument` : ''}` };
           if (taint.origin === 'param') {
             view.current.sinks.push({ param: taint.param ?? 0, kind: sink.kind, origins, location: view.loc(node), snippet: node.text(), steps: [...taint.steps, sinkStep], sanitized: taint.sanitized });
           } else if (origins.includes(taint.origin)) {
@@ -182,15 +205,35 @@ export class TaintEngine {
   }
 }
 
-const triggers = new WeakMap<TaintSpec, RegExp>();
-function triggerOf(spec: TaintSpec): RegExp {
+interface Triggers {
+  readonly sinks: RegExp;
+  readonly sources: RegExp;
+}
+
+const triggers = new WeakMap<TaintSpec, Triggers>();
+
+function wordsOf(matchers: readonly CallMatcherSpec[]): Set<string> {
+  const words = new Set<string>();
+  for (const m of matchers) for (const w of [...(m.methods ?? []), ...(m.constructors ?? []), ...(m.functions ?? []), ...(m.fields ?? [])]) words.add(w);
+  return words;
+}
+
+/** A regular expression matching any of the names as a whole word; matches nothing when there are none. */
+export function wordPattern(words: Iterable<string>): RegExp {
+  const list = [...words].map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+  return list.length ? new RegExp(`(?<![\\w$])(?:${list.join('|')})(?![\\w$])`) : /(?!)/;
+}
+
+function triggersOf(spec: TaintSpec): Triggers {
   const hit = triggers.get(spec);
   if (hit) return hit;
-  const words = new Set<string>();
-  for (const m of [...spec.sinks, ...(spec.constantChecks ?? [])]) for (const w of [...(m.methods ?? []), ...(m.constructors ?? [])]) words.add(w);
-  const re = new RegExp(`\\b(?:${[...words].join('|')})\\b`);
-  triggers.set(spec, re);
-  return re;
+  const checks = spec.constantChecks ?? [];
+  const sources = wordsOf([...spec.sources, ...checks]);
+  for (const a of spec.parameterAnnotations ?? []) for (const n of a.names) sources.add(n);
+  for (const n of spec.routeDecorators?.methods ?? []) sources.add(n);
+  const t: Triggers = { sinks: wordPattern(wordsOf([...spec.sinks, ...checks])), sources: wordPattern(sources) };
+  triggers.set(spec, t);
+  return t;
 }
 
 function calleeName(node: SgNode): string {
@@ -202,3 +245,31 @@ function ordinal(i: number): string {
 }
 
 export { CLEAN };
+
+/**
+ * Which functions to analyse as entry points: those that can reach both a source (they name one, a tainted
+ * module-level name, or a same-file function that can) and a sink (likewise). The others are summarised only
+ * when an analysed function calls them. Text searches only: no syntax is walked for the rest.
+ */
+export function selectEntryPoints(engine: TaintEngine, functions: readonly { readonly name: string; readonly text: string }[], taintedNames: readonly string[] = []): boolean[] {
+  const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
+  const src = functions.map((f) => engine.sourceTrigger.test(f.text) || (tainted?.test(f.text) ?? false));
+  const snk = functions.map((f) => engine.trigger.test(f.text));
+  reachThroughCalls(functions, src);
+  reachThroughCalls(functions, snk);
+  return functions.map((_, i) => (src[i] ?? false) && (snk[i] ?? false));
+}
+
+function reachThroughCalls(functions: readonly { readonly name: string; readonly text: string }[], flags: boolean[]): void {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const names = new Set(functions.filter((f, i) => flags[i] && f.name).map((f) => f.name));
+    if (!names.size) return;
+    const re = wordPattern(names);
+    for (let i = 0; i < functions.length; i++) {
+      if (flags[i] || !re.test(functions[i]!.text)) continue;
+      flags[i] = true;
+      changed = true;
+    }
+  }
+}

@@ -16,7 +16,7 @@ export function createTaintAnalyzer(): Analyzer {
     analyze(file: FileContext): RawFinding[] {
       if (!file.root || file.language !== 'java') return [];
       const engine = new TaintEngine(loadTaintSpec('java'), file.path);
-      if (!engine.trigger.test(file.source)) return [];
+      if (!engine.mayFind(file.source)) return [];
       new JavaAnalysis(engine, file.root.root()).run();
       return engine.findings;
     },

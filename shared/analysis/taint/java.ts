@@ -6,7 +6,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
-import type { AdapterView, Summary, TaintEngine } from './engine.ts';
+import { type AdapterView, type Summary, type TaintEngine, selectEntryPoints } from './engine.ts';
 import { CLEAN, type Const, type Container, type Val, constant, derive, flatten, join, newContainer, withStep } from './values.ts';
 
 type Node = SgNode;
@@ -66,8 +66,12 @@ export class JavaAnalysis implements AdapterView {
       list.push(m);
       this.methods.set(name, list);
     }
-    // Methods without a sink of their own are summarised only when a caller needs them.
-    for (const m of decls) if (this.engine.trigger.test(m.text())) this.summarise(m);
+    // Only methods that can reach a source and a sink are entry points; the rest are summarised when called.
+    const tainted = [...this.fields].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
+    const entries = selectEntryPoints(this.engine, decls.map((m) => ({ name: m.field('name')?.text() ?? '', text: m.text() })), tainted);
+    decls.forEach((m, i) => {
+      if (entries[i]) this.summarise(m);
+    });
   }
 
   private fieldDeclaration(node: Node): void {
@@ -781,7 +785,7 @@ function merge(target: State, a: State, b: State): void {
   target.dead = j.dead;
 }
 
-function foldBinary(op: string, a: Val, b: Val): Const | undefined {
+export function foldBinary(op: string, a: Val, b: Val): Const | undefined {
   const x = a.c;
   const y = b.c;
   if (x === undefined || y === undefined) return undefined;

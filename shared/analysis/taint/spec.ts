@@ -19,6 +19,23 @@ const CallMatcher = v.strictObject({
   methods: v.optional(names),
   /** Constructors (simple type names). */
   constructors: v.optional(names),
+  /** Functions called without a receiver: builtins (`eval`), or an imported module called directly (`escape-html`). */
+  functions: v.optional(names),
+  /** Sources only: attribute reads on the receivers (`req.query`, `request.args`, `os.environ`, `r.URL`). */
+  fields: v.optional(names),
+});
+
+/**
+ * A condition on the call for a sink to apply: a keyword argument (Python) or options-object property (JS), or a
+ * positional argument, whose source text matches `pattern`; with `unless`, the sink applies when it does not.
+ * `type` instead requires the argument's resolved type (`fmt.Fprintf` to an `http.ResponseWriter`).
+ */
+const When = v.strictObject({
+  keyword: v.optional(v.pipe(v.string(), v.minLength(1))),
+  arg: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+  pattern: v.optional(v.string()),
+  type: v.optional(names),
+  unless: v.optional(v.boolean()),
 });
 
 const Source = v.strictObject({
@@ -36,6 +53,19 @@ const Sink = v.strictObject({
   /** Also a sink when the receiver itself is tainted. */
   receiver: v.optional(v.boolean()),
   origins: v.optional(v.array(v.picklist(['user', 'weak-random']))),
+  when: v.optional(When),
+});
+
+/**
+ * A check in a condition that makes a value safe inside the branch where it holds (`p.startsWith(base)`,
+ * `ALLOWED.includes(url)`, `x in ALLOWED`): the checked value is the receiver, or the argument at `subject`.
+ */
+const Guard = v.strictObject({
+  ...CallMatcher.entries,
+  /** `in` for Python membership tests (`x in ALLOWED`). */
+  operators: v.optional(names),
+  subject: v.union([v.literal('receiver'), v.pipe(v.number(), v.integer(), v.minValue(0))]),
+  kinds: names,
 });
 
 const Sanitizer = v.strictObject({
@@ -84,6 +114,13 @@ export const TaintSpecSchema = v.strictObject({
   cleanMethods: v.optional(v.array(v.string())),
   types: v.optional(v.array(TypeHint)),
   constantChecks: v.optional(v.array(ConstantCheck)),
+  guards: v.optional(v.array(Guard)),
+  /**
+   * Decorators whose functions receive request data as parameters (`@app.get("/items/{id}")`, `@app.route`):
+   * method names of the decorator call; parameters with a default call (`Depends(...)`) or a framework type
+   * (`Request`) are not taken as input.
+   */
+  routeDecorators: v.optional(v.strictObject({ methods: names, label: v.string(), exceptTypes: v.optional(names) })),
 });
 
 export type TaintSpec = v.InferOutput<typeof TaintSpecSchema>;
@@ -92,6 +129,8 @@ export type SinkSpec = v.InferOutput<typeof Sink>;
 export type SourceSpec = v.InferOutput<typeof Source>;
 export type SanitizerSpec = v.InferOutput<typeof Sanitizer>;
 export type ConstantCheckSpec = v.InferOutput<typeof ConstantCheck>;
+export type GuardSpec = v.InferOutput<typeof Guard>;
+export type WhenSpec = v.InferOutput<typeof When>;
 export type KindSpec = v.InferOutput<typeof Kind> & { severity: Severity };
 export type Origin = 'user' | 'weak-random';
 
@@ -117,19 +156,34 @@ export function validateTaintSpec(data: unknown, origin: string): TaintSpec {
     ...spec.sinks.map((s, i): [string, CallMatcherSpec] => [`sinks.${i}`, s]),
     ...spec.sanitizers.map((s, i): [string, CallMatcherSpec] => [`sanitizers.${i}`, s]),
     ...(spec.constantChecks ?? []).map((s, i): [string, CallMatcherSpec] => [`constantChecks.${i}`, s]),
+    ...(spec.guards ?? []).filter((g) => !g.operators).map((s, i): [string, CallMatcherSpec] => [`guards.${i}`, s]),
   ];
   for (const [where, m] of matchers) {
-    if (!m.constructors && !m.methods) throw new TaintSpecError(`${origin}: ${where}: needs methods or constructors`);
-    if (m.methods && !m.receivers && !m.anyReceiver) {
-      throw new TaintSpecError(`${origin}: ${where}: methods need receivers or anyReceiver: true`);
+    if (!m.constructors && !m.methods && !m.functions && !m.fields) throw new TaintSpecError(`${origin}: ${where}: needs methods, functions, fields or constructors`);
+    if ((m.methods || m.fields) && !m.receivers && !m.anyReceiver) {
+      throw new TaintSpecError(`${origin}: ${where}: methods and fields need receivers or anyReceiver: true`);
+    }
+  }
+  for (const [i, s] of spec.sinks.entries()) {
+    const w = s.when;
+    if (w && (w.keyword === undefined) === (w.arg === undefined)) throw new TaintSpecError(`${origin}: sinks.${i}.when: needs exactly one of keyword or arg`);
+    if (w && (w.pattern === undefined) === (w.type === undefined)) throw new TaintSpecError(`${origin}: sinks.${i}.when: needs exactly one of pattern or type`);
+    if (w?.pattern !== undefined) {
+      try {
+        new RegExp(w.pattern);
+      } catch {
+        throw new TaintSpecError(`${origin}: sinks.${i}.when.pattern: not a regular expression`);
+      }
     }
   }
   for (const [i, s] of [...spec.sinks, ...(spec.constantChecks ?? [])].entries()) {
     if (!spec.kinds[s.kind]) throw new TaintSpecError(`${origin}: sink or check ${i} names unknown kind "${s.kind}"`);
   }
-  for (const [i, s] of spec.sanitizers.entries()) {
-    for (const k of s.kinds) {
-      if (k !== 'all' && !spec.kinds[k]) throw new TaintSpecError(`${origin}: sanitizers.${i} names unknown kind "${k}"`);
+  for (const [where, list] of [['sanitizers', spec.sanitizers], ['guards', spec.guards ?? []]] as const) {
+    for (const [i, s] of list.entries()) {
+      for (const k of s.kinds) {
+        if (k !== 'all' && !spec.kinds[k]) throw new TaintSpecError(`${origin}: ${where}.${i} names unknown kind "${k}"`);
+      }
     }
   }
   return spec;
