@@ -1,3 +1,4 @@
+import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import * as v from 'valibot';
 import { isTokenRevoked } from '../db/revoked-tokens.ts';
@@ -14,6 +15,8 @@ export const TokenClaimsSchema = v.object({
   iat: v.number(),
   exp: v.number(),
   jti: v.pipe(v.string(), v.minLength(1)),
+  /** The sign-in session (refresh-token family) the token belongs to; logout revokes it too. */
+  sid: v.optional(v.string()),
 });
 export type AuthUser = v.InferOutput<typeof TokenClaimsSchema>;
 
@@ -26,9 +29,10 @@ async function signingKey(): Promise<Uint8Array> {
 /** Signs an access token for `user` (HS256 with JWT_SECRET); a fresh `jti` unless one is given. */
 export async function signAccessToken(
   user: Pick<AuthUser, 'userId' | 'email' | 'subscription'>,
-  options: { expiresIn?: string | number; jti?: string } = {},
+  options: { expiresIn?: string | number; jti?: string; sessionId?: string } = {},
 ): Promise<string> {
-  return new SignJWT({ userId: user.userId, email: user.email, subscription: user.subscription })
+  const claims = { userId: user.userId, email: user.email, subscription: user.subscription };
+  return new SignJWT(options.sessionId ? { ...claims, sid: options.sessionId } : claims)
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setIssuedAt()
     .setJti(options.jti ?? crypto.randomUUID())
@@ -60,4 +64,41 @@ export async function verifyAccessToken(token: string | undefined): Promise<Auth
 export function bearerToken(authorization: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
+}
+
+// ------------------------------------------------------------------------------------------------- passwords
+
+/** scrypt parameters: N = 2^15, r = 8, p = 1 (≈ 32 MiB, OWASP's minimum for scrypt), 16-byte salt, 32-byte key. */
+export const SCRYPT = { N: 2 ** 15, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
+
+function deriveKey(password: string, salt: Buffer, params: { N: number; r: number; p: number }, keyLength: number): Promise<Buffer> {
+  const options: ScryptOptions = { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r };
+  return new Promise((resolve, reject) => {
+    scrypt(password.normalize('NFKC'), salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
+  });
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url), so parameters can be raised later without breaking stored hashes. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(SCRYPT.saltLength);
+  const key = await deriveKey(password, salt, SCRYPT, SCRYPT.keyLength);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+/** Constant-time check of `password` against a stored hash; a malformed hash never matches. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split('$');
+  if (scheme !== 'scrypt' || !salt || !hash) return false;
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  if (![params.N, params.r, params.p].every((x) => Number.isInteger(x) && x > 0)) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const actual = await deriveKey(password, Buffer.from(salt, 'base64url'), params, expected.length);
+  return expected.length > 0 && timingSafeEqual(actual, expected);
+}
+
+/** A real hash of a random password: login compares unknown emails against it so both paths cost one scrypt. */
+let decoyHash: Promise<string> | undefined;
+export function decoyPasswordHash(): Promise<string> {
+  decoyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  return decoyHash;
 }

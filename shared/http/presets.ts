@@ -19,6 +19,7 @@ import * as v from 'valibot';
 import { preloadSecrets } from '../runtime/env.ts';
 import { logger, tracer } from '../runtime/powertools.ts';
 import { bearerToken, verifyAccessToken, type AuthUser } from './auth.ts';
+import { enforceRateLimit } from './rate-limit.ts';
 import {
   AppError,
   BadRequestError,
@@ -62,6 +63,8 @@ export interface RouteOptions<A extends Access, B, Q, P> {
   readonly body?: B;
   readonly query?: Q;
   readonly params?: P;
+  /** Count the route against the rate limits of SPEC §4 (per IP when public, per user otherwise). @default true */
+  readonly rateLimit?: boolean;
 }
 
 export interface RouteInput<A extends Access, B, Q, P> {
@@ -135,8 +138,8 @@ function corsOrigins(): string[] {
 }
 
 /**
- * An HTTP API (payload 2.0) route: headers normalised, JSON body parsed, Bearer JWT verified for `user` routes
- * (before anything else is looked at), body/query/path validated, CORS and security headers, correlation id,
+ * An HTTP API (payload 2.0) route: headers normalised, Bearer JWT verified for `user` routes (before anything
+ * else is looked at), rate limits counted, JSON body parsed, body/query/path validated, CORS and security headers, correlation id,
  * and the error handler last.
  */
 export function httpRoute<A extends Access, B extends AnySchema | undefined = undefined, Q extends AnySchema | undefined = undefined, P extends AnySchema | undefined = undefined>(
@@ -151,6 +154,12 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
       const user = await verifyAccessToken(bearerToken(request.event.headers?.authorization));
       logger.appendKeys({ userId: user.userId });
       users.set(request.event, user);
+    },
+  };
+  const rateLimit: MiddlewareObj<APIGatewayProxyEventV2> = {
+    before: async (request) => {
+      if (options.rateLimit === false) return;
+      await enforceRateLimit(options.access, request.event, users.get(request.event)?.userId);
     },
   };
   const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
@@ -179,6 +188,7 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
     .use(correlation())
     .use(httpHeaderNormalizer())
     .use(authenticate)
+    .use(rateLimit)
     .use(jsonBody())
     .use(httpErrors())
     .handler(handle);

@@ -5,6 +5,8 @@
  */
 
 import type { GenericSchema } from 'valibot';
+import { authRoutes } from './routes/auth.ts';
+import { metaRoutes } from './routes/meta.ts';
 import { systemRoutes } from './routes/system.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -55,7 +57,7 @@ export const ENV = {
 } as const;
 
 /** The route table, one file per area so each area's routes and schemas live together. */
-export const routes: readonly RouteDecl[] = [...systemRoutes];
+export const routes: readonly RouteDecl[] = [...systemRoutes, ...authRoutes, ...metaRoutes];
 
 export interface WebSocketDecl {
   readonly connect: HandlerDecl;
