@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Services } from '../../../lib/local/stack.ts';
 import { startTestServices } from '../support/local-services.ts';
 
+// Rejected requests are logged at INFO; API tests keep warnings and errors (import this module first).
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+
 /** A registered user with live credentials. */
 export interface TestUser {
   readonly id: string;
