@@ -3,21 +3,35 @@
  * sanitizers and constant folding. Sources, sinks and sanitizers are data (`specs/<language>.yml`).
  */
 import type { Analyzer, FileContext, LanguageId, RawFinding } from '../types.ts';
+import { type DynamicLanguage, DynamicAnalysis } from './dynamic.ts';
 import { TaintEngine } from './engine.ts';
 import { JavaAnalysis } from './java.ts';
 import { loadTaintSpec } from './spec.ts';
 
-const SUPPORTED: readonly LanguageId[] = ['java'];
+/** The spec (and adapter) each parsed language uses; TypeScript and TSX share JavaScript's. */
+const SPEC_OF: Partial<Record<LanguageId, 'java' | DynamicLanguage>> = {
+  java: 'java',
+  javascript: 'javascript',
+  typescript: 'javascript',
+  tsx: 'javascript',
+  python: 'python',
+  go: 'go',
+};
+
+const SUPPORTED = Object.keys(SPEC_OF) as LanguageId[];
 
 export function createTaintAnalyzer(): Analyzer {
   return {
     id: 'taint',
     languages: SUPPORTED,
     analyze(file: FileContext): RawFinding[] {
-      if (!file.root || file.language !== 'java') return [];
-      const engine = new TaintEngine(loadTaintSpec('java'), file.path);
+      const lang = file.language ? SPEC_OF[file.language] : undefined;
+      if (!file.root || !lang) return [];
+      const engine = new TaintEngine(loadTaintSpec(lang), file.path);
+      // Text searches decide most files before any syntax is walked.
       if (!engine.mayFind(file.source)) return [];
-      new JavaAnalysis(engine, file.root.root()).run();
+      if (lang === 'java') new JavaAnalysis(engine, file.root.root()).run();
+      else new DynamicAnalysis(engine, file.root.root(), lang).run();
       return engine.findings;
     },
   };

@@ -1,0 +1,1154 @@
+/**
+ * The taint adapter for JavaScript/TypeScript, Python and Go. The three tree-sitter grammars share most shapes
+ * (`if_statement` with condition/consequence/alternative, calls with function/arguments, binary expressions
+ * with left/operator/right), so one walker covers them with a few per-language cases. Receivers are matched by
+ * type where the language declares one (Go, annotated parameters), else by the dotted name of the receiver with
+ * imports resolved (`sp.call` after `import subprocess as sp` is `subprocess.call`). Nested functions passed as
+ * callbacks are analysed in place, so closures see the variables of the function around them.
+ */
+import type { SgNode } from '@ast-grep/napi';
+import type { FlowStep, Location } from '../types.ts';
+import { type AdapterView, type CallTarget, type Summary, type TaintEngine, matches, selectEntryPoints } from './engine.ts';
+import { foldBinary } from './java.ts';
+import type { GuardSpec, SinkSpec } from './spec.ts';
+import { CLEAN, type Const, type Taint, type Val, constant, derive, flatten, join, newContainer, sanitize, withStep } from './values.ts';
+
+type Node = SgNode;
+export type DynamicLanguage = 'javascript' | 'python' | 'go';
+
+interface State {
+  vars: Map<string, Val>;
+  dead: boolean;
+  broke: boolean;
+}
+
+interface Ctx {
+  readonly returns: Val[];
+}
+
+const FUNCTION_KINDS: Record<DynamicLanguage, readonly string[]> = {
+  javascript: ['function_declaration', 'generator_function_declaration', 'method_definition', 'arrow_function', 'function_expression'],
+  python: ['function_definition'],
+  go: ['function_declaration', 'method_declaration', 'func_literal'],
+};
+const STATEMENT_LISTS = new Set(['statement_block', 'block', 'statement_list', 'program', 'module', 'else_clause', 'finally_clause', 'class_body', 'expression_statement']);
+const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
+
+/** The simple name of a declared type: `*http.Request` → `Request`, `Optional[str]` → `Optional`. */
+function simpleType(text: string): string {
+  const base = text.replace(/^[*&[\]\s]+/, '').replace(/[[<].*$/s, '');
+  return base.slice(base.lastIndexOf('.') + 1);
+}
+
+function unquote(node: Node, lang: DynamicLanguage): string {
+  const text = node.text();
+  if (lang === 'python') {
+    const q = text.match(/^[a-zA-Z]*("""|'''|"|')/);
+    const quote = q?.[1] ?? '"';
+    return text.slice((q?.[0].length ?? 1), text.length - quote.length);
+  }
+  return text.slice(1, -1).replace(/\\(.)/g, (_m, e: string) => ({ n: '\n', t: '\t', r: '\r' })[e] ?? e);
+}
+
+export class DynamicAnalysis implements AdapterView {
+  current: Summary = { returns: CLEAN, sinks: [] };
+  private readonly imports = new Map<string, string>();
+  private readonly functions = new Map<string, Node[]>();
+  private readonly globals = new Map<string, Val>();
+  private readonly summaries = new Map<number, Summary>();
+  private readonly inProgress = new Set<number>();
+  /** Functions already analysed where they were defined (callbacks at module level). */
+  private readonly inPlace = new Set<number>();
+  private readonly receiverNames: Set<string>;
+  private readonly guards: readonly GuardSpec[];
+
+  constructor(
+    private readonly engine: TaintEngine,
+    private readonly root: Node,
+    private readonly lang: DynamicLanguage,
+  ) {
+    const names = new Set<string>();
+    const spec = engine.spec;
+    for (const m of [...spec.sources, ...spec.sinks, ...spec.sanitizers, ...(spec.guards ?? []), ...(spec.types ?? [])]) for (const r of m.receivers ?? []) names.add(r);
+    this.receiverNames = names;
+    this.guards = spec.guards ?? [];
+  }
+
+  run(): void {
+    this.collectImports();
+    const decls = this.root.findAll({ rule: { any: FUNCTION_KINDS[this.lang].map((kind) => ({ kind })), not: { inside: { any: FUNCTION_KINDS[this.lang].map((kind) => ({ kind })), stopBy: 'end' } } } });
+    const named = decls.map((d) => ({ node: d, name: this.functionName(d) }));
+    for (const { node, name } of named) {
+      if (!name) continue;
+      const list = this.functions.get(name) ?? [];
+      list.push(node);
+      this.functions.set(name, list);
+    }
+    // Module-level statements: constants, configuration and top-level code (scripts, route registration).
+    const state: State = { vars: new Map(), dead: false, broke: false };
+    this.block(this.root, state, { returns: [] });
+    for (const [k, v] of state.vars) this.globals.set(k, v);
+    const tainted = [...this.globals].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
+    // A Python route's decorator names its source (`@app.get(...)`), so it is part of the function's text here.
+    const textOf = (n: Node): string => (n.parent()?.kind() === 'decorated_definition' ? n.parent()!.text() : n.text());
+    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted);
+    named.forEach(({ node }, i) => {
+      if (entries[i] && !this.inPlace.has(node.id())) this.summarise(node);
+    });
+  }
+
+  loc(node: Node): Location {
+    const r = node.range();
+    return { path: this.engine.path, startLine: r.start.line + 1, startColumn: r.start.column + 1, endLine: r.end.line + 1, endColumn: r.end.column };
+  }
+
+  private step(node: Node, label: string): FlowStep {
+    return { ...this.loc(node), label };
+  }
+
+  // ---- declarations ----
+
+  private collectImports(): void {
+    const kinds = this.lang === 'python' ? ['import_statement', 'import_from_statement'] : this.lang === 'go' ? ['import_spec'] : ['import_statement', 'variable_declarator'];
+    for (const n of this.root.findAll({ rule: { any: kinds.map((kind) => ({ kind })) } })) {
+      const k = n.kind();
+      if (this.lang === 'go') {
+        const path = n.field('path')?.text().slice(1, -1) ?? '';
+        const alias = n.field('name')?.text();
+        this.imports.set(alias ?? path.slice(path.lastIndexOf('/') + 1), path);
+      } else if (this.lang === 'python') {
+        const module = k === 'import_from_statement' ? (n.field('module_name')?.text() ?? '') : '';
+        for (const c of n.children()) {
+          if (c === n.field('module_name') || (c.kind() !== 'dotted_name' && c.kind() !== 'aliased_import')) continue;
+          if (module && c.text() === module && c.range().start.index === n.field('module_name')?.range().start.index) continue;
+          const full = c.kind() === 'aliased_import' ? (c.field('name')?.text() ?? '') : c.text();
+          const local = c.kind() === 'aliased_import' ? (c.field('alias')?.text() ?? full) : module ? full : full.split('.')[0]!;
+          const target = module ? `${module}.${full}` : c.kind() === 'aliased_import' ? full : full.split('.')[0]!;
+          this.imports.set(local, target);
+        }
+      } else if (k === 'import_statement') {
+        const module = n.field('source')?.text().slice(1, -1).replace(/^node:/, '') ?? '';
+        const clause = n.children().find((c) => c.kind() === 'import_clause');
+        for (const c of clause?.children() ?? []) {
+          if (c.kind() === 'identifier') this.imports.set(c.text(), module);
+          else if (c.kind() === 'namespace_import') {
+            const id = c.children().find((x) => x.kind() === 'identifier');
+            if (id) this.imports.set(id.text(), module);
+          } else if (c.kind() === 'named_imports') {
+            for (const s of c.children()) {
+              if (s.kind() !== 'import_specifier') continue;
+              const name = s.field('name')?.text() ?? '';
+              this.imports.set(s.field('alias')?.text() ?? name, `${module}.${name}`);
+            }
+          }
+        }
+      } else {
+        // `const x = require('m')`, `const { a, b: c } = require('m')`, `const e = require('m').exec`.
+        const value = n.field('value');
+        const module = value ? this.requiredModule(value) : undefined;
+        const name = n.field('name');
+        if (!module || !name) continue;
+        if (name.kind() === 'identifier') this.imports.set(name.text(), module);
+        else if (name.kind() === 'object_pattern') {
+          for (const p of name.children()) {
+            if (p.kind() === 'shorthand_property_identifier_pattern') this.imports.set(p.text(), `${module}.${p.text()}`);
+            else if (p.kind() === 'pair_pattern') {
+              const v = p.field('value');
+              if (v?.kind() === 'identifier') this.imports.set(v.text(), `${module}.${p.field('key')?.text() ?? ''}`);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private requiredModule(node: Node): string | undefined {
+    if (node.kind() === 'call_expression' && node.field('function')?.text() === 'require') {
+      const arg = node.field('arguments')?.children().find((c) => c.kind() === 'string');
+      return arg ? arg.text().slice(1, -1).replace(/^node:/, '') : undefined;
+    }
+    if (node.kind() === 'member_expression') {
+      const obj = node.field('object');
+      const base = obj ? this.requiredModule(obj) : undefined;
+      return base ? `${base}.${node.field('property')?.text() ?? ''}` : undefined;
+    }
+    return undefined;
+  }
+
+  private functionName(node: Node): string | undefined {
+    const name = node.field('name')?.text();
+    if (name) return name;
+    // `const f = (…) => …` and `f = function (…) {…}`.
+    const parent = node.parent();
+    if (parent?.kind() === 'variable_declarator') return parent.field('name')?.text();
+    if (parent?.kind() === 'pair') return parent.field('key')?.text();
+    return undefined;
+  }
+
+  private params(fn: Node): { name: string; node: Node; type?: string; hasDefaultCall: boolean; pattern?: Node }[] {
+    const list = fn.field('parameters') ?? fn.field('parameter');
+    if (!list) return [];
+    const items = list.kind() === 'identifier' ? [list] : list.children().filter((c) => c.isNamed() && c.kind() !== 'comment');
+    const out: { name: string; node: Node; type?: string; hasDefaultCall: boolean; pattern?: Node }[] = [];
+    for (const p of items) {
+      const k = p.kind();
+      if (this.lang === 'go') {
+        const type = simpleType(p.field('type')?.text() ?? '');
+        const names = p.children().filter((c) => c.kind() === 'identifier');
+        for (const n of names.length ? names : [p]) out.push({ name: names.length ? n.text() : '_', node: n, type, hasDefaultCall: false });
+        continue;
+      }
+      if (k === 'identifier') {
+        out.push({ name: p.text(), node: p, hasDefaultCall: false });
+        continue;
+      }
+      const inner = p.field('pattern') ?? p.field('name') ?? p.field('left') ?? p.children().find((c) => c.kind() === 'identifier');
+      const typeNode = p.field('type');
+      const type = typeNode ? simpleType(typeNode.text().replace(/^:\s*/, '')) : undefined;
+      const def = p.field('value') ?? p.field('right');
+      const hasDefaultCall = def?.kind() === 'call';
+      if (inner && (inner.kind() === 'object_pattern' || inner.kind() === 'array_pattern')) out.push({ name: '', node: p, hasDefaultCall, pattern: inner });
+      else if (k === 'object_pattern' || k === 'array_pattern') out.push({ name: '', node: p, hasDefaultCall, pattern: p });
+      else out.push({ name: inner?.text() ?? p.text(), node: p, ...(type ? { type } : {}), hasDefaultCall });
+    }
+    return out;
+  }
+
+  /** Whether a Python function's decorator registers it as a route whose parameters come from the request. */
+  private routeDecorated(fn: Node): string | undefined {
+    const rd = this.engine.spec.routeDecorators;
+    const parent = fn.parent();
+    if (!rd || parent?.kind() !== 'decorated_definition') return undefined;
+    for (const d of parent.children()) {
+      if (d.kind() !== 'decorator') continue;
+      const m = d.text().match(/\.(\w+)\s*\(/);
+      if (m && rd.methods.includes(m[1]!)) return rd.label;
+    }
+    return undefined;
+  }
+
+  private summarise(fn: Node, outer?: State): Summary {
+    const id = fn.id();
+    const done = this.summaries.get(id);
+    if (done && !outer) return done;
+    const summary: Summary = { returns: CLEAN, sinks: [] };
+    if (this.inProgress.has(id)) return summary;
+    this.inProgress.add(id);
+    if (outer) this.inPlace.add(id);
+    const state: State = { vars: outer ? new Map(outer.vars) : new Map(), dead: false, broke: false };
+    const route = this.routeDecorated(fn);
+    const except = new Set(this.engine.spec.routeDecorators?.exceptTypes ?? []);
+    let index = 0;
+    const params = this.params(fn);
+    const isMethod = this.lang === 'python' && (params[0]?.name === 'self' || params[0]?.name === 'cls');
+    for (const [i, p] of params.entries()) {
+      if (isMethod && i === 0) {
+        state.vars.set(p.name, CLEAN);
+        continue;
+      }
+      const loc = this.loc(p.node);
+      // In place (a callback), parameters come from the framework, not from the function around it.
+      const taints: Taint[] = outer ? [] : [{ origin: 'param' as const, param: index, steps: [{ ...loc, label: `parameter ${p.name || p.node.text()}` }], sanitized: new Set<string>() }];
+      if (route && !p.hasDefaultCall && !(p.type && except.has(p.type))) taints.push({ origin: 'user', steps: [{ ...loc, label: `${route} ${p.name}` }], sanitized: new Set<string>() });
+      const v: Val = { taints, ...(p.type ? { type: p.type } : {}) };
+      if (p.pattern) this.bind(p.pattern, v, state, p.node);
+      else state.vars.set(p.name, v);
+      index++;
+    }
+    const returns: Val[] = [];
+    const body = fn.field('body');
+    const saved = this.current;
+    this.current = outer ? saved : summary;
+    if (body) {
+      if (body.kind() === 'statement_block' || body.kind() === 'block') this.block(body, state, { returns });
+      else returns.push(this.expr(body, state));
+    }
+    this.current = saved;
+    summary.returns = returns.reduce((a, b) => join(a, b), CLEAN);
+    this.inProgress.delete(id);
+    if (!outer) this.summaries.set(id, summary);
+    return summary;
+  }
+
+  // ---- statements ----
+
+  private block(node: Node, state: State, ctx: Ctx): void {
+    for (const s of node.children()) {
+      if (state.dead || state.broke) return;
+      if (s.isNamed()) this.stmt(s, state, ctx);
+    }
+  }
+
+  private stmt(node: Node, state: State, ctx: Ctx): void {
+    const kind = node.kind() as string;
+    if (STATEMENT_LISTS.has(kind)) {
+      this.block(node, state, ctx);
+      return;
+    }
+    switch (kind) {
+      case 'lexical_declaration':
+      case 'variable_declaration':
+      case 'var_declaration':
+      case 'const_declaration':
+        for (const d of node.children()) {
+          if (d.kind() === 'variable_declarator') this.declarator(d, state);
+          else if (d.kind() === 'var_spec' || d.kind() === 'const_spec') this.goSpec(d, state);
+          else if (d.kind() === 'var_spec_list') for (const s of d.children()) if (s.kind() === 'var_spec') this.goSpec(s, state);
+        }
+        return;
+      case 'short_var_declaration':
+      case 'assignment_statement':
+      case 'assignment':
+      case 'augmented_assignment':
+        this.assignment(node, state);
+        return;
+      case 'if_statement':
+        this.ifStatement(node, state, ctx);
+        return;
+      case 'while_statement':
+      case 'for_statement':
+      case 'for_in_statement':
+      case 'do_statement':
+        this.loop(node, state, ctx);
+        return;
+      case 'try_statement':
+        this.tryStatement(node, state, ctx);
+        return;
+      case 'with_statement':
+        for (const item of node.findAll({ rule: { kind: 'with_item' } })) {
+          const v = item.field('value');
+          if (v?.kind() === 'as_pattern') {
+            const value = v.children()[0];
+            const target = v.field('alias') ?? v.children().find((c) => c.kind() === 'as_pattern_target');
+            const val = value ? this.expr(value, state) : CLEAN;
+            const id = target?.children().find((c) => c.kind() === 'identifier') ?? target;
+            if (id) state.vars.set(id.text(), val);
+          } else if (v) this.expr(v, state);
+        }
+        for (const c of node.children()) if (c.kind() === 'block') this.block(c, state, ctx);
+        return;
+      case 'return_statement': {
+        const values = node.children().filter((c) => c.isNamed());
+        const e = values[0];
+        if (e) ctx.returns.push(this.expr(e, state));
+        state.dead = true;
+        return;
+      }
+      case 'throw_statement':
+      case 'raise_statement':
+        for (const c of node.children()) if (c.isNamed()) this.expr(c, state);
+        state.dead = true;
+        return;
+      case 'break_statement':
+      case 'continue_statement':
+        state.broke = true;
+        return;
+      case 'switch_statement':
+      case 'expression_switch_statement':
+      case 'match_statement':
+        this.branches(node, state, ctx);
+        return;
+      case 'function_declaration':
+      case 'generator_function_declaration':
+      case 'function_definition':
+      case 'decorated_definition':
+        // A nested declaration closes over the variables around it.
+        if (node !== this.root && node.parent()?.kind() !== 'program' && node.parent()?.kind() !== 'module' && node.parent()?.kind() !== 'source_file') {
+          const fn = kind === 'decorated_definition' ? node.field('definition') : node;
+          if (fn && this.engine.trigger.test(fn.text())) this.summarise(fn, state);
+        }
+        return;
+      case 'class_declaration':
+      case 'class_definition':
+      case 'import_statement':
+      case 'import_from_statement':
+      case 'import_declaration':
+      case 'method_declaration':
+      case 'type_declaration':
+      case 'package_clause':
+      case 'comment':
+        return;
+      case 'defer_statement':
+      case 'go_statement':
+      case 'labeled_statement':
+        for (const c of node.children()) if (c.isNamed()) this.stmt(c, state, ctx);
+        return;
+      default:
+        this.expr(node, state);
+    }
+  }
+
+  private declarator(d: Node, state: State): void {
+    const name = d.field('name');
+    const value = d.field('value');
+    if (!name) return;
+    const v = value ? this.expr(value, state) : CLEAN;
+    this.bind(name, v, state, d);
+  }
+
+  private goSpec(d: Node, state: State): void {
+    const names = d.fieldChildren('name');
+    const type = d.field('type');
+    const values = d.field('value');
+    const v = values ? this.exprList(values, state) : CLEAN;
+    const t = type ? simpleType(type.text()) : undefined;
+    names.forEach((n, i) => {
+      const one = names.length > 1 && v.box?.kind === 'array' ? (v.box.elems[i] ?? CLEAN) : v;
+      this.setVar(n.text(), t && !one.type ? { ...one, type: t } : one, d, state);
+    });
+  }
+
+  private setVar(name: string, v: Val, at: Node, state: State): void {
+    const taints = v.taints.length ? v.taints.map((t) => withStep(t, this.step(at, `assigned to ${name}`))) : v.taints;
+    state.vars.set(name, { ...v, taints });
+  }
+
+  /** Assigns a value to a target: a name, a tuple or list of targets, or a JS destructuring pattern. */
+  private bind(target: Node, v: Val, state: State, at: Node): void {
+    const k = target.kind() as string;
+    switch (k) {
+      case 'identifier':
+      case 'shorthand_property_identifier_pattern':
+        this.setVar(target.text(), v, at, state);
+        return;
+      case 'pattern_list':
+      case 'tuple_pattern':
+      case 'list_pattern':
+      case 'expression_list':
+      case 'array_pattern': {
+        const items = target.children().filter((c) => c.isNamed());
+        items.forEach((item, i) => {
+          const elem = v.box && (v.box.kind === 'array' || v.box.kind === 'list') ? join(v.box.elems[i] ?? CLEAN, v.box.rest) : v.box ? this.elementOf(v) : v;
+          this.bind(item.kind() === 'assignment_pattern' ? (item.field('left') ?? item) : item, elem, state, at);
+        });
+        return;
+      }
+      case 'object_pattern':
+        for (const p of target.children()) {
+          if (p.kind() === 'shorthand_property_identifier_pattern') this.bind(p, this.member(v, p.text()), state, at);
+          else if (p.kind() === 'pair_pattern') {
+            const key = p.field('key')?.text() ?? '';
+            const value = p.field('value');
+            if (value) this.bind(value.kind() === 'assignment_pattern' ? (value.field('left') ?? value) : value, this.member(v, key), state, at);
+          } else if (p.kind() === 'object_assignment_pattern') {
+            const left = p.field('left');
+            if (left) this.bind(left, this.member(v, left.text()), state, at);
+          } else if (p.kind() === 'rest_pattern') {
+            const id = p.children().find((c) => c.kind() === 'identifier');
+            if (id) this.bind(id, v, state, at);
+          }
+        }
+        return;
+      case 'member_expression':
+      case 'attribute':
+      case 'selector_expression':
+      case 'subscript_expression':
+      case 'subscript':
+      case 'index_expression':
+        this.storeMember(target, v, state, at);
+        return;
+      case 'parenthesized_expression': {
+        const inner = target.children().find((c) => c.isNamed());
+        if (inner) this.bind(inner, v, state, at);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** `obj.key = v` and `obj[key] = v`: precise in a container, else the object takes the value's taint; property sinks. */
+  private storeMember(target: Node, v: Val, state: State, at: Node): void {
+    const objNode = target.field('object') ?? target.field('value') ?? target.field('operand');
+    const prop = target.field('property') ?? target.field('attribute') ?? target.field('field');
+    if (!objNode) return;
+    const obj = this.expr(objNode, state);
+    if (prop) {
+      const recv = this.receiverKey(objNode, obj);
+      this.engine.checkSinks({ field: prop.text(), receiverType: recv }, obj, [v], [at], at, this);
+    }
+    const keyNode = prop ?? target.field('index') ?? target.field('subscript');
+    const key = prop ? prop.text() : keyNode ? this.expr(keyNode, state) : CLEAN;
+    const k = typeof key === 'string' ? key : key.c !== undefined && !key.assumed ? String(key.c) : undefined;
+    if (obj.box) {
+      if (obj.box.kind === 'map' && k !== undefined) obj.box.keys.set(k, v);
+      else if (obj.box.kind !== 'map' && typeof (key as Val).c === 'number') obj.box.elems[(key as Val).c as number] = v;
+      else obj.box.rest = join(obj.box.rest, v);
+    } else if (objNode.kind() === 'identifier' && flatten(v).length) {
+      const name = objNode.text();
+      const old = state.vars.get(name) ?? CLEAN;
+      state.vars.set(name, join(old, derive([v], this.step(at, `stored in ${name}`))));
+    }
+  }
+
+  private assignment(node: Node, state: State): Val {
+    const left = node.field('left');
+    const right = node.field('right');
+    if (!left) return CLEAN;
+    // Python `x: int` annotations without a value.
+    if (!right) return CLEAN;
+    let v = right.kind() === 'expression_list' ? this.exprList(right, state) : this.expr(right, state);
+    const op = node.field('operator')?.text() ?? node.children().find((c) => !c.isNamed() && /=$/.test(c.text()))?.text() ?? '=';
+    if (op !== '=' && op !== ':=') {
+      const old = this.expr(left, state);
+      const folded = foldBinary(op.slice(0, -1), old, v);
+      v = { ...derive([old, v]), ...(folded !== undefined ? { c: folded } : {}) };
+    }
+    const targets = left.kind() === 'expression_list' && left.children().filter((c) => c.isNamed()).length === 1 ? left.children().find((c) => c.isNamed())! : left;
+    this.bind(targets, v, state, node);
+    return v;
+  }
+
+  private exprList(node: Node, state: State): Val {
+    const items = node.children().filter((c) => c.isNamed());
+    if (items.length === 1) return this.expr(items[0]!, state);
+    return { taints: [], box: newContainer('array', items.map((i) => this.expr(i, state))) };
+  }
+
+  private cond(node: Node | null, state: State): Const | undefined {
+    if (!node) return undefined;
+    const v = this.expr(node, state);
+    return v.assumed ? undefined : v.c;
+  }
+
+  private ifStatement(node: Node, state: State, ctx: Ctx): void {
+    if (this.lang === 'go') {
+      const init = node.field('initializer');
+      if (init) this.stmt(init, state, ctx);
+    }
+    const condition = node.field('condition');
+    const c = this.cond(condition, state);
+    const then = node.field('consequence');
+    const alternatives = node.fieldChildren('alternative');
+    const otherwise = (s: State): void => {
+      const [first, ...rest] = alternatives;
+      if (!first) return;
+      if (first.kind() === 'elif_clause') this.elif(first, rest, s, ctx);
+      else this.stmt(first, s, ctx);
+    };
+    if (c === true) {
+      if (then) this.stmt(then, state, ctx);
+      return;
+    }
+    if (c === false) {
+      otherwise(state);
+      return;
+    }
+    const a = fork(state);
+    const b = fork(state);
+    if (condition) this.applyGuard(condition, a, b);
+    if (then) this.stmt(then, a, ctx);
+    otherwise(b);
+    merge(state, a, b);
+  }
+
+  private elif(clause: Node, rest: Node[], state: State, ctx: Ctx): void {
+    const condition = clause.field('condition');
+    const c = this.cond(condition, state);
+    const body = clause.field('consequence');
+    const next = (s: State): void => {
+      const [first, ...more] = rest;
+      if (!first) return;
+      if (first.kind() === 'elif_clause') this.elif(first, more, s, ctx);
+      else this.stmt(first, s, ctx);
+    };
+    if (c === true) {
+      if (body) this.stmt(body, state, ctx);
+      return;
+    }
+    if (c === false) return next(state);
+    const a = fork(state);
+    const b = fork(state);
+    if (condition) this.applyGuard(condition, a, b);
+    if (body) this.stmt(body, a, ctx);
+    next(b);
+    merge(state, a, b);
+  }
+
+  /** Marks the checked variable safe in the branch where an allow-list or prefix check holds. */
+  private applyGuard(condition: Node, whenTrue: State, whenFalse: State): void {
+    let node = condition;
+    let negated = false;
+    for (;;) {
+      const k = node.kind();
+      if (k === 'parenthesized_expression') node = node.children().find((c) => c.isNamed()) ?? node;
+      else if ((k === 'unary_expression' && node.child(0)?.text() === '!') || k === 'not_operator') {
+        negated = !negated;
+        node = node.field('argument') ?? node.field('operand') ?? node.children().find((c) => c.isNamed()) ?? node;
+      } else break;
+      if (node === condition) return;
+    }
+    let subject: Node | undefined;
+    let kinds: readonly string[] | undefined;
+    if (node.kind() === 'comparison_operator') {
+      const ops = node.children().filter((c) => !c.isNamed()).map((c) => c.text());
+      const operands = node.children().filter((c) => c.isNamed());
+      const op = ops.join(' ');
+      const g = this.guards.find((x) => x.operators?.includes(op === 'not in' ? 'in' : op));
+      if (g && operands.length === 2) {
+        subject = operands[0];
+        kinds = g.kinds;
+        if (op === 'not in') negated = !negated;
+      }
+    } else if (node.kind() === 'call_expression' || node.kind() === 'call') {
+      const fn = node.field('function');
+      const argNodes = this.argNodes(node);
+      const { target, objNode } = this.target(fn, whenTrue);
+      const g = this.guards.find((x) => !x.operators && matches(x, target));
+      if (g) {
+        subject = g.subject === 'receiver' ? (objNode ?? undefined) : argNodes[g.subject];
+        kinds = g.kinds;
+      }
+    }
+    if (!subject || !kinds || subject.kind() !== 'identifier') return;
+    const name = subject.text();
+    const safe = whenTrue.vars.get(name) ?? this.globals.get(name);
+    if (!safe) return;
+    (negated ? whenFalse : whenTrue).vars.set(name, sanitize(safe, kinds));
+  }
+
+  private loop(node: Node, state: State, ctx: Ctx): void {
+    const kind = node.kind() as string;
+    const init = node.field('initializer');
+    if (kind === 'for_statement' && init && this.lang !== 'python') this.stmt(init, state, ctx);
+    const condition = node.field('condition');
+    if ((kind === 'while_statement' || kind === 'for_statement') && condition && this.lang !== 'python' && this.cond(condition, state) === false) return;
+    if (kind === 'while_statement' && this.lang === 'python' && condition && this.cond(condition, state) === false) return;
+    const body = node.field('body');
+    // Iteration variables: Python `for x in xs`, JS `for (const x of xs)`, Go `for k, v := range m`.
+    const left = node.field('left');
+    const right = node.field('right');
+    const range = this.lang === 'go' ? node.children().find((c) => c.kind() === 'range_clause') : undefined;
+    const iter = right ? this.expr(right, state) : range?.field('right') ? this.expr(range.field('right')!, state) : undefined;
+    const entry = fork(state);
+    let current = fork(state);
+    for (let i = 0; i < 2; i++) {
+      if (iter && left) this.bind(left, this.elementOf(iter), current, node);
+      if (iter && range?.field('left')) {
+        const targets = range.field('left')!.children().filter((c) => c.isNamed());
+        targets.forEach((t) => this.bind(t, this.elementOf(iter), current, node));
+      }
+      if (body) this.stmt(body, current, ctx);
+      current.broke = false;
+      current.dead = false;
+      const update = node.field('update') ?? node.field('increment');
+      if (update && this.lang !== 'python') this.expr(update, current);
+      if (i === 0) current = joined(entry, current);
+    }
+    merge(state, kind === 'do_statement' ? current : entry, current);
+  }
+
+  private branches(node: Node, state: State, ctx: Ctx): void {
+    const value = node.field('value') ?? node.field('subject');
+    if (value) this.expr(value, state);
+    const body = node.field('body');
+    const list = (body ?? node).children().filter((c) => /case|default/.test(c.kind() as string));
+    const outs = list.map((c) => {
+      const s = fork(state);
+      for (const x of c.children()) if (x.isNamed() && !x.text().startsWith('case') && x !== c.field('value')) this.stmt(x, s, ctx);
+      s.broke = false;
+      return s;
+    });
+    outs.push(fork(state));
+    let acc = outs[0]!;
+    for (const o of outs.slice(1)) acc = joined(acc, o);
+    state.vars = acc.vars;
+  }
+
+  private tryStatement(node: Node, state: State, ctx: Ctx): void {
+    const before = fork(state);
+    const body = node.field('body') ?? node.children().find((c) => c.kind() === 'block');
+    if (body) this.stmt(body, state, ctx);
+    for (const c of node.children()) {
+      const k = c.kind();
+      if (k === 'catch_clause' || k === 'except_clause') {
+        const s = joined(before, { ...fork(state), dead: false });
+        for (const b of c.children()) if (b.kind() === 'statement_block' || b.kind() === 'block') this.block(b, s, ctx);
+        merge(state, state, s);
+      } else if (k === 'finally_clause' || k === 'else_clause') {
+        const wasDead = state.dead;
+        state.dead = false;
+        this.stmt(c, state, ctx);
+        state.dead = state.dead || wasDead;
+      }
+    }
+    const fin = node.field('finalizer');
+    if (fin) this.stmt(fin, state, ctx);
+  }
+
+  // ---- expressions ----
+
+  private elementOf(coll: Val): Val {
+    if (!coll.box) return coll.taints.length ? { taints: coll.taints } : CLEAN;
+    const b = coll.box;
+    return [...b.elems, ...b.keys.values(), b.rest].reduce((a, e) => join(a, e), coll.taints.length ? { taints: coll.taints } : CLEAN);
+  }
+
+  /** A property or key read: precise in a container, else whatever the object carries. */
+  private member(obj: Val, key: string | undefined): Val {
+    if (obj.box?.kind === 'map' && key !== undefined) return join(obj.box.keys.get(key) ?? CLEAN, obj.box.rest);
+    if (obj.box) return this.elementOf(obj);
+    return obj.taints.length ? { taints: obj.taints } : CLEAN;
+  }
+
+  /** The dotted name of an expression with imports resolved: `sp.call` → `subprocess.call`. */
+  private dotted(node: Node | null | undefined): string | undefined {
+    if (!node) return undefined;
+    const k = node.kind() as string;
+    if (k === 'identifier' || k === 'package_identifier') return this.imports.get(node.text()) ?? node.text();
+    if (k === 'this' || k === 'self') return 'this';
+    if (k === 'member_expression' || k === 'attribute' || k === 'selector_expression') {
+      const obj = this.dotted(node.field('object') ?? node.field('operand'));
+      const prop = (node.field('property') ?? node.field('attribute') ?? node.field('field'))?.text();
+      return obj && prop ? `${obj}.${prop}` : undefined;
+    }
+    if (k === 'call_expression' && this.lang === 'javascript') return this.requiredModule(node);
+    return undefined;
+  }
+
+  /** The receiver as the spec names it: a declared type, the resolved dotted name, or the name as written. */
+  private receiverKey(objNode: Node | null | undefined, obj: Val | undefined): string | undefined {
+    if (obj?.type && this.receiverNames.has(obj.type)) return obj.type;
+    const full = this.dotted(objNode);
+    if (full === undefined) return obj?.type;
+    if (this.receiverNames.has(full)) return full;
+    const bare = objNode?.text();
+    if (bare !== undefined && this.receiverNames.has(bare)) return bare;
+    const last = full.slice(full.lastIndexOf('.') + 1);
+    return this.receiverNames.has(last) && objNode?.kind() !== 'identifier' ? last : (obj?.type ?? full);
+  }
+
+  private target(fn: Node | null, state: State): { target: CallTarget; objNode: Node | null; recv: Val | undefined } {
+    if (!fn) return { target: {}, objNode: null, recv: undefined };
+    const k = fn.kind();
+    if (k === 'member_expression' || k === 'attribute' || k === 'selector_expression') {
+      const objNode = fn.field('object') ?? fn.field('operand');
+      const method = (fn.field('property') ?? fn.field('attribute') ?? fn.field('field'))?.text() ?? '';
+      const recv = objNode ? this.expr(objNode, state) : undefined;
+      return { target: { method, receiverType: this.receiverKey(objNode, recv) }, objNode, recv };
+    }
+    if (k === 'identifier') {
+      const name = fn.text();
+      const resolved = this.imports.get(name);
+      if (resolved && resolved.includes('.')) {
+        const dot = resolved.lastIndexOf('.');
+        return { target: { method: resolved.slice(dot + 1), receiverType: resolved.slice(0, dot) }, objNode: null, recv: undefined };
+      }
+      return { target: { method: resolved ?? name }, objNode: null, recv: undefined };
+    }
+    return { target: {}, objNode: null, recv: fn ? this.expr(fn, state) : undefined };
+  }
+
+  private argNodes(call: Node): Node[] {
+    return call.field('arguments')?.children().filter((c) => c.isNamed() && c.kind() !== 'comment' && c.kind() !== 'keyword_argument') ?? [];
+  }
+
+  private keywordArgs(call: Node): Map<string, Node> {
+    const out = new Map<string, Node>();
+    for (const c of call.field('arguments')?.children() ?? []) {
+      if (c.kind() === 'keyword_argument') {
+        const name = c.field('name')?.text();
+        const value = c.field('value');
+        if (name && value) out.set(name, value);
+      } else if (c.kind() === 'object') {
+        for (const p of c.children()) {
+          if (p.kind() !== 'pair') continue;
+          const key = p.field('key')?.text().replace(/^['"]|['"]$/g, '');
+          const value = p.field('value');
+          if (key && value) out.set(key, value);
+        }
+      }
+    }
+    return out;
+  }
+
+  private call(node: Node, state: State): Val {
+    const fn = node.field('function');
+    const argNodes = this.argNodes(node);
+    const { target, objNode, recv } = this.target(fn, state);
+    const args = argNodes.map((a) => this.expr(a, state));
+    const keywords = this.lang === 'python' ? [...this.keywordArgs(node).values()] : [];
+    const kwVals = keywords.map((k) => this.expr(k, state));
+
+    const local = this.localTargets(fn, objNode);
+    if (local.length) {
+      let out: Val = CLEAN;
+      for (const m of local) {
+        const summary = this.summarise(m);
+        const tuple = summary.returns.box?.kind === 'array' ? summary.returns.box.elems : undefined;
+        if (!tuple) {
+          out = join(out, this.engine.applySummary(summary, args, node, this));
+          continue;
+        }
+        // Multiple results (`return s, nil`, `return a, b`) stay apart, so each target gets its own.
+        this.engine.applySummary({ returns: CLEAN, sinks: summary.sinks }, args, node, this);
+        const elems = tuple.map((e) => this.engine.applySummary({ returns: e, sinks: [] }, args, node, this));
+        out = join(out, { taints: [], box: newContainer('array', elems) });
+      }
+      return out;
+    }
+    const kw = (): Map<string, Node> => this.keywordArgs(node);
+    const applies = (sink: SinkSpec): boolean => {
+      const w = sink.when!;
+      const n = w.keyword !== undefined ? kw().get(w.keyword) : argNodes[w.arg ?? 0];
+      let ok: boolean;
+      if (w.type) ok = n !== undefined && w.type.includes(this.expr(n, state).type ?? '');
+      else {
+        const text = n === undefined ? undefined : (this.expr(n, state).c ?? n.text());
+        ok = text !== undefined && new RegExp(w.pattern ?? '').test(String(text));
+      }
+      return w.unless ? !ok : ok;
+    };
+    const allArgs = kwVals.length ? [...args, ...kwVals] : args;
+    this.engine.checkSinks(target, recv, this.lang === 'python' ? allArgs : args, argNodes, node, this, applies);
+    this.shellCommand(target, args, argNodes, node);
+    const source = this.engine.source(target, node, this);
+    if (source) return source;
+    const sanitizer = this.engine.sanitizer(target);
+    if (sanitizer) return this.engine.sanitized(args, recv, sanitizer);
+    const hinted = this.engine.returnType(target.receiverType === undefined && !objNode ? { ...target, receiverType: 'builtins' } : target);
+    const method = target.method ?? '';
+    if (recv?.box) {
+      const modelled = this.modelCall(method, recv, args);
+      if (modelled) return modelled;
+    }
+    if (this.lang === 'go' && method === 'append' && !objNode) {
+      const [first, ...rest] = args;
+      if (first?.box) {
+        for (const r of rest) first.box.elems.push(r);
+        return first;
+      }
+    }
+    if (this.engine.isClean(method)) return hinted ? { taints: [], type: hinted } : CLEAN;
+    if (this.lang === 'python' && !objNode && /^(int|float|bool|len)$/.test(method)) return CLEAN;
+    const parts = recv ? [recv, ...allArgs] : allArgs;
+    const v = derive(parts);
+    return hinted ? { ...v, type: hinted } : v;
+  }
+
+  /** `exec.Command("sh", "-c", cmd)` and `spawn("bash", ["-c", cmd])`: the script argument is a command sink. */
+  private shellCommand(target: CallTarget, args: Val[], argNodes: Node[], node: Node): void {
+    const first = args[0]?.c;
+    if (typeof first !== 'string' || !SHELLS.test(first)) return;
+    const t = { ...target };
+    const rest = args.slice(1).flatMap((a) => (a.box ? [...a.box.elems, a.box.rest] : [a]));
+    if (!this.engine.spec.sinks.some((s) => s.kind === 'command' && matches(s, t))) return;
+    // The script a shell runs is the command, whichever argument carries it.
+    this.engine.checkSinks(t, undefined, [derive(rest)], [argNodes[argNodes.length - 1] ?? node], node, this, () => true);
+  }
+
+  private localTargets(fn: Node | null, objNode: Node | null): Node[] {
+    if (!fn) return [];
+    const k = fn.kind();
+    let name: string | undefined;
+    if (k === 'identifier') name = this.imports.has(fn.text()) ? undefined : fn.text();
+    else if (objNode && (objNode.kind() === 'this' || objNode.text() === 'self' || (this.lang === 'go' && objNode.kind() === 'identifier' && !this.imports.has(objNode.text())))) {
+      name = (fn.field('property') ?? fn.field('attribute') ?? fn.field('field'))?.text();
+    }
+    return name ? (this.functions.get(name) ?? []) : [];
+  }
+
+  /** Lists, arrays and maps: what goes in by index or key, and reads back. */
+  private modelCall(name: string, recv: Val, args: Val[]): Val | undefined {
+    const box = recv.box!;
+    const key = (v: Val | undefined): string | undefined => (v && v.c !== undefined && !v.assumed ? String(v.c) : undefined);
+    if (box.kind === 'list' || box.kind === 'array') {
+      switch (name) {
+        case 'push':
+        case 'append':
+        case 'unshift':
+          for (const a of args) box.elems.push(a);
+          return CLEAN;
+        case 'extend':
+        case 'concat':
+          for (const a of args) box.rest = join(box.rest, this.elementOf(a));
+          return name === 'concat' ? recv : CLEAN;
+        case 'pop':
+        case 'shift':
+          return this.elementOf(recv);
+        case 'join':
+          return derive([this.elementOf(recv)]);
+        default:
+          return undefined;
+      }
+    }
+    if (box.kind === 'map') {
+      switch (name) {
+        case 'get':
+        case 'pop':
+        case 'setdefault': {
+          const k = key(args[0]);
+          if (k !== undefined) return join(join(box.keys.get(k) ?? CLEAN, box.rest), args[1] ?? CLEAN);
+          return this.elementOf(recv);
+        }
+        case 'set': {
+          const k = key(args[0]);
+          if (k !== undefined) box.keys.set(k, args[1] ?? CLEAN);
+          else box.rest = join(box.rest, args[1] ?? CLEAN);
+          return recv;
+        }
+        case 'update':
+          for (const a of args) box.rest = join(box.rest, this.elementOf(a));
+          return CLEAN;
+        case 'values':
+        case 'items':
+        case 'keys':
+        case 'entries':
+          return { taints: flatten(recv) };
+        default:
+          return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  private literalContainer(node: Node, state: State, kind: 'map' | 'array'): Val {
+    const box = newContainer(kind);
+    for (const c of node.children()) {
+      if (!c.isNamed() || c.kind() === 'comment') continue;
+      const ck = c.kind() as string;
+      if (ck === 'pair' || ck === 'keyed_element') {
+        const parts = c.children().filter((x) => x.isNamed());
+        const keyNode = c.field('key') ?? parts[0];
+        const valueNode = c.field('value') ?? parts[1];
+        const keyVal = keyNode ? (keyNode.kind() === 'property_identifier' || keyNode.kind() === 'identifier' && this.lang === 'javascript' ? constant(keyNode.text()) : this.expr(keyNode.kind() === 'literal_element' ? (keyNode.children()[0] ?? keyNode) : keyNode, state)) : CLEAN;
+        const v = valueNode ? this.expr(valueNode.kind() === 'literal_element' ? (valueNode.children()[0] ?? valueNode) : valueNode, state) : CLEAN;
+        if (box.kind === 'array' && kind === 'array') box.rest = join(box.rest, v);
+        else if (keyVal.c !== undefined) box.keys.set(String(keyVal.c), v);
+        else box.rest = join(box.rest, v);
+      } else if (ck === 'shorthand_property_identifier') box.keys.set(c.text(), this.expr(c, state));
+      else if (ck === 'spread_element' || ck === 'dictionary_splat' || ck === 'list_splat') box.rest = join(box.rest, this.elementOf(this.expr(c.children().find((x) => x.isNamed()) ?? c, state)));
+      else if (kind === 'array') box.elems.push(this.expr(ck === 'literal_element' || ck === 'element' ? (c.children()[0] ?? c) : c, state));
+    }
+    return { taints: [], box };
+  }
+
+  expr(node: Node, state: State): Val {
+    const kind = node.kind() as string;
+    switch (kind) {
+      case 'string':
+      case 'interpreted_string_literal':
+      case 'raw_string_literal':
+      case 'template_string':
+      case 'concatenated_string': {
+        const parts = node.children().filter((c) => c.kind() === 'interpolation' || c.kind() === 'template_substitution' || c.kind() === 'string');
+        if (!parts.length) return constant(kind === 'raw_string_literal' ? node.text().slice(1, -1) : unquote(node, this.lang), 'str');
+        const inner = parts.map((p) => this.expr(p.kind() === 'string' ? p : (p.children().find((c) => c.isNamed()) ?? p), state));
+        const folded = inner.every((v) => typeof v.c === 'string') && kind === 'concatenated_string' ? inner.map((v) => v.c).join('') : undefined;
+        return folded !== undefined ? constant(folded, 'str') : derive(inner, undefined, 'str');
+      }
+      case 'number':
+      case 'integer':
+      case 'float':
+      case 'int_literal':
+      case 'float_literal': {
+        const n = Number(node.text().replace(/_/g, ''));
+        return Number.isNaN(n) ? CLEAN : constant(n);
+      }
+      case 'true':
+        return constant(true);
+      case 'false':
+        return constant(false);
+      case 'null':
+      case 'undefined':
+      case 'none':
+      case 'nil':
+        return constant(null);
+      case 'identifier':
+      case 'shorthand_property_identifier': {
+        const name = node.text();
+        const v = state.vars.get(name) ?? this.globals.get(name);
+        if (v) return v;
+        // A bare source name (`input` is a call; `argv` after `from sys import argv` is not).
+        const resolved = this.imports.get(name);
+        if (resolved?.includes('.')) {
+          const dot = resolved.lastIndexOf('.');
+          const src = this.engine.source({ field: resolved.slice(dot + 1), receiverType: resolved.slice(0, dot) }, node, this);
+          if (src) return src;
+        }
+        return CLEAN;
+      }
+      case 'parenthesized_expression':
+      case 'await_expression':
+      case 'await':
+      case 'non_null_expression':
+      case 'as_expression':
+      case 'satisfies_expression':
+      case 'type_assertion_expression':
+      case 'spread_element':
+      case 'expression_statement':
+      case 'literal_element':
+      case 'interpolation':
+      case 'template_substitution': {
+        const inner = node.children().find((c) => c.isNamed());
+        return inner ? this.expr(inner, state) : CLEAN;
+      }
+      case 'expression_list':
+        return this.exprList(node, state);
+      case 'binary_expression':
+      case 'binary_operator':
+      case 'boolean_operator':
+      case 'comparison_operator':
+        return this.binary(node, state);
+      case 'unary_expression':
+      case 'not_operator':
+      case 'unary_operator': {
+        const operand = node.field('argument') ?? node.field('operand') ?? node.children().find((c) => c.isNamed());
+        const v = operand ? this.expr(operand, state) : CLEAN;
+        const op = node.field('operator')?.text() ?? node.child(0)?.text();
+        if ((op === '!' || op === 'not') && typeof v.c === 'boolean' && !v.assumed) return constant(!v.c);
+        if (op === '-' && typeof v.c === 'number') return constant(-v.c);
+        if (op === '&' || op === '*' || op === '<-') return v;
+        return CLEAN;
+      }
+      case 'ternary_expression':
+      case 'conditional_expression': {
+        const parts = node.children().filter((c) => c.isNamed());
+        // Python: `a if cond else b`; JS: `cond ? a : b`.
+        const [c, a, b] = kind === 'conditional_expression' ? [parts[1], parts[0], parts[2]] : [node.field('condition'), node.field('consequence'), node.field('alternative')];
+        const cv = this.cond(c ?? null, state);
+        if (cv === true) return a ? this.expr(a, state) : CLEAN;
+        if (cv === false) return b ? this.expr(b, state) : CLEAN;
+        return join(a ? this.expr(a, state) : CLEAN, b ? this.expr(b, state) : CLEAN);
+      }
+      case 'assignment_expression':
+      case 'augmented_assignment_expression':
+      case 'assignment':
+      case 'named_expression': {
+        if (kind === 'named_expression') {
+          const v = this.expr(node.field('value')!, state);
+          const n = node.field('name');
+          if (n) this.setVar(n.text(), v, node, state);
+          return v;
+        }
+        return this.assignment(node, state);
+      }
+      case 'call_expression':
+      case 'call':
+        return this.call(node, state);
+      case 'new_expression': {
+        const ctor = node.field('constructor');
+        const argNodes = this.argNodes(node);
+        const args = argNodes.map((a) => this.expr(a, state));
+        const type = this.dotted(ctor) ?? ctor?.text() ?? '';
+        const t = { constructorType: type.slice(type.lastIndexOf('.') + 1) };
+        this.engine.checkSinks(t, undefined, args, argNodes, node, this);
+        const source = this.engine.source(t, node, this);
+        if (source) return source;
+        if (/^(Map|Object)$/.test(t.constructorType)) return { taints: [], box: newContainer('map') };
+        return derive(args, undefined, t.constructorType);
+      }
+      case 'member_expression':
+      case 'attribute':
+      case 'selector_expression': {
+        const objNode = node.field('object') ?? node.field('operand');
+        const field = (node.field('property') ?? node.field('attribute') ?? node.field('field'))?.text() ?? '';
+        const obj = objNode ? this.expr(objNode, state) : CLEAN;
+        const src = this.engine.source({ field, receiverType: this.receiverKey(objNode, obj) }, node, this);
+        if (src) return src;
+        if (field === 'length') return CLEAN;
+        return this.member(obj, field);
+      }
+      case 'subscript_expression':
+      case 'subscript':
+      case 'index_expression': {
+        const objNode = node.field('object') ?? node.field('value') ?? node.field('operand');
+        const idxNode = node.field('index') ?? node.field('subscript');
+        const obj = objNode ? this.expr(objNode, state) : CLEAN;
+        const idx = idxNode ? this.expr(idxNode, state) : CLEAN;
+        if (obj.box && (obj.box.kind === 'array' || obj.box.kind === 'list') && typeof idx.c === 'number' && obj.box.elems[idx.c] !== undefined) return join(obj.box.elems[idx.c]!, obj.box.rest);
+        return this.member(obj, idx.c !== undefined && !idx.assumed ? String(idx.c) : undefined);
+      }
+      case 'slice_expression':
+      case 'slice': {
+        const objNode = node.field('operand') ?? node.children().find((c) => c.isNamed());
+        return objNode ? derive([this.expr(objNode, state)]) : CLEAN;
+      }
+      case 'object':
+      case 'dictionary':
+        return this.literalContainer(node, state, 'map');
+      case 'array':
+      case 'list':
+      case 'tuple':
+      case 'set':
+        return this.literalContainer(node, state, 'array');
+      case 'composite_literal': {
+        const body = node.field('body');
+        const type = node.field('type')?.kind();
+        if (!body) return CLEAN;
+        return this.literalContainer(body, state, type === 'map_type' ? 'map' : 'array');
+      }
+      case 'type_conversion_expression': {
+        const operand = node.field('operand');
+        return operand ? this.expr(operand, state) : CLEAN;
+      }
+      case 'list_comprehension':
+      case 'generator_expression':
+      case 'set_comprehension':
+      case 'dictionary_comprehension': {
+        const body = node.field('body');
+        const clauses = node.children().filter((c) => c.kind() === 'for_in_clause');
+        const s = fork(state);
+        for (const cl of clauses) {
+          const right = cl.field('right');
+          const left = cl.field('left');
+          if (right && left) this.bind(left, this.elementOf(this.expr(right, s)), s, cl);
+        }
+        const v = body ? this.expr(body, s) : CLEAN;
+        return { taints: [], box: { ...newContainer('array'), rest: v } };
+      }
+      case 'arrow_function':
+      case 'function_expression':
+      case 'function':
+      case 'func_literal':
+      case 'lambda':
+        // A callback: analysed in place so it sees the variables around it.
+        if (this.engine.trigger.test(node.text())) this.summarise(node, state);
+        return CLEAN;
+      default:
+        return CLEAN;
+    }
+  }
+
+  private binary(node: Node, state: State): Val {
+    const l = node.field('left') ?? node.children().find((c) => c.isNamed());
+    const r = node.field('right') ?? node.children().filter((c) => c.isNamed())[1];
+    let op = node.field('operator')?.text() ?? node.children().find((c) => !c.isNamed())?.text() ?? '';
+    op = ({ '===': '==', '!==': '!=', and: '&&', or: '||', '??': '||' } as Record<string, string>)[op] ?? op;
+    const a = l ? this.expr(l, state) : CLEAN;
+    if (op === '&&' && a.c === false && !a.assumed) return constant(false);
+    if (op === '||' && a.c === true && !a.assumed) return constant(true);
+    const b = r ? this.expr(r, state) : CLEAN;
+    const folded = foldBinary(op, a, b);
+    const assumed = a.assumed || b.assumed;
+    if (op === '+' || op === '%' || op === '||' || op === '&&') {
+      // Concatenation, `%`-formatting, and `a || b` / `a or b` which yield an operand.
+      const v = op === '%' && typeof a.c === 'number' ? CLEAN : derive(op === '&&' ? [b] : [a, b]);
+      return folded === undefined ? v : { ...v, c: folded, ...(assumed ? { assumed } : {}) };
+    }
+    if (folded !== undefined) return { taints: [], c: folded, ...(assumed ? { assumed } : {}) };
+    if (this.lang === 'python' && (op === '==' || op === '!=') && typeof a.c === 'string' && typeof b.c === 'string') return constant(op === '==' ? a.c === b.c : a.c !== b.c);
+    return CLEAN;
+  }
+}
+
+function fork(s: State): State {
+  return { vars: new Map(s.vars), dead: s.dead, broke: false };
+}
+
+function joined(a: State, b: State): State {
+  if (a.dead && !b.dead) return fork(b);
+  if (b.dead && !a.dead) return fork(a);
+  const vars = new Map(a.vars);
+  for (const [k, v] of b.vars) {
+    const o = vars.get(k);
+    vars.set(k, o ? join(o, v) : v);
+  }
+  return { vars, dead: a.dead && b.dead, broke: false };
+}
+
+function merge(target: State, a: State, b: State): void {
+  const j = joined(a, b);
+  target.vars = j.vars;
+  target.dead = j.dead;
+}
