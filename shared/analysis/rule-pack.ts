@@ -145,7 +145,7 @@ function closing(re: string, i: number): number {
  */
 export function regexAnchors(regex: unknown): string[][] {
   if (typeof regex !== 'string') return [];
-  const alternatives = splitAlternatives(regex.replace(/^\(\?i\)/, ''));
+  const alternatives = splitAlternatives(regex.replace(/^\(\?[a-zA-Z-]+\)/, ''));
   if (alternatives.length > 1) {
     const parts = alternatives.map((alt) => bestAnchors(regexAnchors(alt)));
     return parts.every((p): p is string[] => p !== undefined) ? [[...new Set(parts.flat())]] : [];
@@ -246,6 +246,9 @@ const ASCII_CLASSES: Record<string, [inside: string, outside: string]> = {
  * walk itself; source code identifiers are ASCII in practice.
  */
 export function asciiRegex(re: string): string {
+  // Case-insensitive matching without Unicode case folding, where the engine allows it (no `.` or negated
+  // class, which could match invalid UTF-8 in byte mode).
+  if (re.startsWith('(?i)') && !/(^|[^\\])(\.|\[\^)|\\[WSD]/.test(re)) re = `(?i-u)${re.slice(4)}`;
   let out = '';
   let inClass = false;
   for (let i = 0; i < re.length; i++) {
@@ -271,6 +274,23 @@ function cheapenRegexes<T>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) out[key] = key === 'regex' && typeof v === 'string' ? asciiRegex(v) : cheapenRegexes(v);
   return out as T;
+}
+
+/** Only the utilities a rule reaches through `matches`, so unused ones are not compiled on every call. */
+function referencedUtils(rule: unknown, utils: Record<string, unknown>): Record<string, unknown> {
+  const used: Record<string, unknown> = {};
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!value || typeof value !== 'object') return;
+    for (const [key, v] of Object.entries(value)) {
+      if (key === 'matches' && typeof v === 'string' && !(v in used) && v in utils) {
+        used[v] = utils[v];
+        visit(utils[v]);
+      } else visit(v);
+    }
+  };
+  visit(rule);
+  return used;
 }
 
 function effectiveLanguages(dir: string, languages: readonly LanguageId[]): LanguageId[] {
@@ -325,7 +345,7 @@ export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
       if (previous) throw new RulePackError(file, def.id, `duplicate rule id (first defined in ${previous})`);
       ids.set(def.id, file);
       const languages = effectiveLanguages(dir, def.languages);
-      const utils = cheapenRegexes({ ...(pack.output.utils ?? {}), ...(def.utils ?? {}) }) as Record<string, Rule>;
+      const utils = cheapenRegexes(referencedUtils([def.rule, def.constraints], { ...(pack.output.utils ?? {}), ...(def.utils ?? {}) })) as Record<string, Rule>;
       const config: NapiConfig = {
         rule: cheapenRegexes(def.rule) as Rule,
         ...(def.constraints ? { constraints: cheapenRegexes(def.constraints) as Record<string, Rule> } : {}),

@@ -81,12 +81,12 @@ function toFinding(rule: CompiledRule, node: SgNode, file: FileContext): RawFind
 
 type Json = unknown;
 
-/** Prefixes every utility name (definitions and `matches` references) so rules can share one config. */
-function prefixUtils(value: Json, prefix: string): Json {
-  if (Array.isArray(value)) return value.map((v) => prefixUtils(v, prefix));
+/** Renames utility references (`matches`) through a name map. */
+function renameUtils(value: Json, names: ReadonlyMap<string, string>): Json {
+  if (Array.isArray(value)) return value.map((v) => renameUtils(v, names));
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, Json> = {};
-  for (const [key, v] of Object.entries(value)) out[key] = key === 'matches' && typeof v === 'string' ? `${prefix}${v}` : prefixUtils(v, prefix);
+  for (const [key, v] of Object.entries(value)) out[key] = key === 'matches' && typeof v === 'string' ? (names.get(v) ?? v) : renameUtils(v, names);
   return out;
 }
 
@@ -105,13 +105,27 @@ class LanguagePlan {
   private readonly combined = new Map<string, NapiConfig>();
   constructor(readonly rules: readonly PlannedRule[]) {}
 
+  /**
+   * Gives each utility a config-wide name. Rules of one pack share its utilities, so identical definitions
+   * under the same name in the same pack get one name and are compiled once per combined config.
+   */
   static of(rules: readonly CompiledRule[]): LanguagePlan {
+    const shared = new Map<string, string>();
     return new LanguagePlan(
-      rules.map((rule, i) => {
-        const prefix = `r${i}_`;
+      rules.map((rule) => {
+        const names = new Map<string, string>();
+        for (const [name, util] of Object.entries(rule.config.utils ?? {})) {
+          const key = `${rule.file}\0${name}\0${JSON.stringify(util)}`;
+          let unique = shared.get(key);
+          if (!unique) {
+            unique = `u${shared.size}_${name}`;
+            shared.set(key, unique);
+          }
+          names.set(name, unique);
+        }
         const utils: Record<string, Rule> = {};
-        for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[`${prefix}${name}`] = prefixUtils(util, prefix) as Rule;
-        return { rule, combinedRule: prefixUtils(rule.config.rule, prefix) as Rule, combinedUtils: utils, combinable: !rule.config.constraints };
+        for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[names.get(name) as string] = renameUtils(util, names) as Rule;
+        return { rule, combinedRule: renameUtils(rule.config.rule, names) as Rule, combinedUtils: utils, combinable: !rule.config.constraints };
       }),
     );
   }
