@@ -12,6 +12,7 @@ describe('security score', () => {
     expect(securityScore({ low: 1 })).toBe(98);
     expect(securityScore({ info: 50 })).toBe(100);
     expect(securityScore({ high: 10 })).toBe(50);
+    expect(securityScore({ critical: 1, high: 3, medium: 10 })).toBe(34);
   });
 
   it('falls with every added finding and stays within 0–100', () => {
@@ -67,6 +68,7 @@ describe('risk score', () => {
     expect(result.factors.map((f) => f.name)).toEqual(['exposure', 'breadth', 'staleness']);
     expect(result.factors.find((f) => f.name === 'breadth')?.value).toBe(0.5);
     expect(result.factors.find((f) => f.name === 'staleness')?.value).toBe(0.5);
+    expect(result).toMatchObject({ score: 0.403, level: 'medium' });
     const sum = result.factors.reduce((s, f) => s + f.contribution, 0);
     expect(Math.abs(sum - result.score)).toBeLessThan(0.002);
   });
