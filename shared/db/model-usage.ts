@@ -1,0 +1,170 @@
+/**
+ * Model token usage and its cost estimate, per scan and per user per UTC day, and the budgets on them. A call
+ * first reserves its estimated tokens with a conditional write on both counters (so concurrent calls cannot
+ * overspend together), then settles the difference once the real usage is known.
+ */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documentClient, getItem, queryAll, tableName, transactWrite, type TransactItem } from './client.ts';
+
+/** Whose budget a call spends: the scan's, the user's daily one, or both. */
+export interface UsageScope {
+  readonly scanId?: string;
+  readonly userId?: string;
+}
+
+export interface ModelUsage {
+  /** Tokens counted against the budget: settled usage plus reservations of calls still running. */
+  readonly tokens: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly calls: number;
+  /** Estimated cost in micro-dollars (1e-6 USD). */
+  readonly costMicroUsd: number;
+}
+
+export interface UserDayUsage extends ModelUsage {
+  readonly day: string;
+}
+
+/** Per-day counters are kept for statistics this long. */
+export const USAGE_RETENTION_DAYS = 400;
+
+/** `2026-11-23`: the budget window of a moment, in UTC. */
+export const usageDay = (now = Date.now()): string => new Date(now).toISOString().slice(0, 10);
+
+const scanUsageKey = (scanId: string) => ({ pk: `SCAN#${scanId}`, sk: 'MODEL_USAGE' });
+const userDayKey = (userId: string, day: string) => ({ pk: `USER#${userId}`, sk: `MODEL_USAGE#${day}` });
+
+interface Counter {
+  readonly key: { pk: string; sk: string };
+  readonly limit: number;
+  readonly extra: Record<string, string | number>;
+}
+
+function counters(scope: UsageScope, budgets: { scanTokens: number; dailyTokens: number }, now: number): Counter[] {
+  const out: Counter[] = [];
+  if (scope.scanId) out.push({ key: scanUsageKey(scope.scanId), limit: budgets.scanTokens, extra: { scanId: scope.scanId } });
+  if (scope.userId) {
+    const day = usageDay(now);
+    const retention = Math.floor(now / 1000) + USAGE_RETENTION_DAYS * 86_400;
+    out.push({ key: userDayKey(scope.userId, day), limit: budgets.dailyTokens, extra: { userId: scope.userId, day, expiresAt: retention } });
+  }
+  return out;
+}
+
+function setExtra(extra: Record<string, string | number>, names: Record<string, string>, values: Record<string, unknown>): string[] {
+  return Object.entries(extra).map(([name, value], i) => {
+    names[`#x${i}`] = name;
+    values[`:x${i}`] = value;
+    return `#x${i} = :x${i}`;
+  });
+}
+
+/**
+ * Reserve `tokens` on every counter of `scope`, all or nothing. False when any budget would be exceeded
+ * (nothing is written then). An empty scope is refused: every call is accounted to someone.
+ */
+export async function reserveModelTokens(
+  scope: UsageScope,
+  tokens: number,
+  budgets: { scanTokens: number; dailyTokens: number },
+  now = Date.now(),
+): Promise<boolean> {
+  const list = counters(scope, budgets, now);
+  if (list.length === 0) throw new Error('Model usage needs a scanId or a userId to account to');
+  if (list.some((c) => c.limit < tokens)) return false;
+  const items: TransactItem[] = list.map((c) => {
+    const names: Record<string, string> = { '#t': 'tokens', '#e': 'entity' };
+    const values: Record<string, unknown> = { ':n': tokens, ':entity': 'ModelUsage' };
+    const sets = ['#e = :entity', ...setExtra(c.extra, names, values)];
+    const limited = Number.isFinite(c.limit);
+    if (limited) values[':max'] = c.limit - tokens;
+    return {
+      Update: {
+        Key: c.key,
+        UpdateExpression: `SET ${sets.join(', ')} ADD #t :n`,
+        ...(limited ? { ConditionExpression: 'attribute_not_exists(#t) OR #t <= :max' } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  });
+  try {
+    await transactWrite(items);
+    return true;
+  } catch (error) {
+    if (isBudgetRefusal(error)) return false;
+    throw error;
+  }
+}
+
+/** A cancelled transaction whose reason is a failed budget condition. */
+function isBudgetRefusal(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed') : /ConditionalCheckFailed/.test(error.message);
+}
+
+export interface SettledUsage {
+  /** What was reserved for the call. */
+  readonly reserved: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly costMicroUsd: number;
+  /** False for a call that never reached the model (released reservation). */
+  readonly called: boolean;
+}
+
+/** Replace a reservation by the real usage on every counter of `scope` (the reservation's day, `now`). */
+export async function settleModelTokens(scope: UsageScope, usage: SettledUsage, now = Date.now()): Promise<void> {
+  const actual = usage.inputTokens + usage.outputTokens;
+  await Promise.all(
+    counters(scope, { scanTokens: Infinity, dailyTokens: Infinity }, now).map((c) =>
+      documentClient.send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: c.key,
+          UpdateExpression: 'ADD #t :delta, #i :i, #o :o, #c :c, #m :m',
+          ExpressionAttributeNames: { '#t': 'tokens', '#i': 'inputTokens', '#o': 'outputTokens', '#c': 'calls', '#m': 'costMicroUsd' },
+          ExpressionAttributeValues: {
+            ':delta': actual - usage.reserved,
+            ':i': usage.inputTokens,
+            ':o': usage.outputTokens,
+            ':c': usage.called ? 1 : 0,
+            ':m': usage.costMicroUsd,
+          },
+        }),
+      ),
+    ),
+  );
+}
+
+const EMPTY: ModelUsage = { tokens: 0, inputTokens: 0, outputTokens: 0, calls: 0, costMicroUsd: 0 };
+
+function toUsage(item: Partial<ModelUsage> | undefined): ModelUsage {
+  return {
+    tokens: item?.tokens ?? 0,
+    inputTokens: item?.inputTokens ?? 0,
+    outputTokens: item?.outputTokens ?? 0,
+    calls: item?.calls ?? 0,
+    costMicroUsd: item?.costMicroUsd ?? 0,
+  };
+}
+
+/** Model usage of one scan (scan detail). */
+export async function scanModelUsage(scanId: string): Promise<ModelUsage> {
+  return toUsage(await getItem<ModelUsage>(scanUsageKey(scanId), { consistent: true }));
+}
+
+/** Model usage of one user on one UTC day (the budget window). */
+export async function userDayModelUsage(userId: string, day = usageDay()): Promise<ModelUsage> {
+  return toUsage(await getItem<ModelUsage>(userDayKey(userId, day), { consistent: true }));
+}
+
+/** A user's daily usage for the days starting with `dayPrefix` (`2026-11` for a month), oldest first (statistics). */
+export async function userModelUsageByDay(userId: string, dayPrefix = ''): Promise<UserDayUsage[]> {
+  const items = await queryAll<ModelUsage & { day: string }>({ pk: `USER#${userId}`, skBeginsWith: `MODEL_USAGE#${dayPrefix}` });
+  return items.map((item) => ({ ...toUsage(item), day: item.day }));
+}
+
+export { EMPTY as NO_MODEL_USAGE };
