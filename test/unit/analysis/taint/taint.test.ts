@@ -10,6 +10,7 @@ import { parseSource } from '../../../../shared/analysis/languages.ts';
 import { createTaintAnalyzer, loadTaintSpec, TaintSpecError, validateTaintSpec } from '../../../../shared/analysis/taint/index.ts';
 import type { RawFinding } from '../../../../shared/analysis/types.ts';
 import { annotations } from '../rule-fixtures.ts';
+import type { LanguageId } from '../../../../shared/analysis/types.ts';
 
 const RULE_FIXTURES = fileURLToPath(new URL('../../../fixtures/rules/java/', import.meta.url));
 const TAINT_FIXTURES = fileURLToPath(new URL('../../../fixtures/taint/', import.meta.url));
@@ -36,12 +37,35 @@ describe('java taint sink kinds', () => {
   });
 });
 
-describe('java taint propagation fixtures', () => {
-  const files = readdirSync(TAINT_FIXTURES).filter((f) => f.endsWith('.java'));
+const LANGUAGE_OF: Record<string, LanguageId> = { java: 'java', js: 'javascript', ts: 'typescript', py: 'python', go: 'go' };
+
+function analyzeAs(language: LanguageId, source: string, path: string): RawFinding[] {
+  return analyzer.analyze({ path, language, source, root: parseSource(language, source) });
+}
+
+describe.each([
+  ['javascript', 'js'],
+  ['python', 'py'],
+  ['go', 'go'],
+] as const)('%s taint sink kinds', (language, ext) => {
+  const dir = fileURLToPath(new URL(`../../../fixtures/rules/${language}/`, import.meta.url));
+  const ids = Object.values(loadTaintSpec(language).kinds).map((k) => k.ruleId);
+  it.each(ids)('%s has an annotated fixture reported exactly', (ruleId) => {
+    const source = readFileSync(`${dir}${ruleId}.${ext}`, 'utf8');
+    const expected = annotations(source, ruleId);
+    expect(expected.expected.length).toBeGreaterThan(0);
+    expect(expected.ok.length).toBeGreaterThan(0);
+    expect(lines(analyzeAs(language, source, `${ruleId}.${ext}`), ruleId)).toEqual(expected.expected);
+  });
+});
+
+describe('taint propagation fixtures', () => {
+  const files = readdirSync(TAINT_FIXTURES).filter((f) => LANGUAGE_OF[f.slice(f.lastIndexOf('.') + 1)]);
   it.each(files)('%s', (file) => {
     const source = readFileSync(`${TAINT_FIXTURES}${file}`, 'utf8');
     const ids = [...new Set([...source.matchAll(/(?:ruleid|ok): (\S+)/g)].map((m) => m[1] ?? ''))];
-    const findings = analyze(source);
+    expect(ids.length).toBeGreaterThan(0);
+    const findings = analyzeAs(LANGUAGE_OF[file.slice(file.lastIndexOf('.') + 1)]!, source, file);
     for (const id of ids) {
       const expected = annotations(source, id);
       expect({ id, lines: lines(findings, id) }).toEqual({ id, lines: expected.expected });
