@@ -27,6 +27,9 @@ export const paginationEntries = {
 
 export const PaginationQuerySchema = v.object(paginationEntries);
 
+/** The validated pagination part of a list query. */
+export type PaginationInput = { page?: number; limit?: number; cursor?: string } | undefined;
+
 export interface PageRequest {
   readonly page: number;
   readonly limit: number;
@@ -34,7 +37,7 @@ export interface PageRequest {
 }
 
 /** The page asked for; a cursor and a page number other than 1 together are contradictory. */
-export function pageRequest(query: { page?: number; limit?: number; cursor?: string } | undefined): PageRequest {
+export function pageRequest(query: PaginationInput): PageRequest {
   const page = query?.page ?? 1;
   if (query?.cursor !== undefined && page !== 1) {
     throw new BadRequestError('Use either cursor or page, not both', 'INVALID_PAGINATION');

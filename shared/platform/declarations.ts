@@ -6,8 +6,13 @@
 
 import type { GenericSchema } from 'valibot';
 import { authRoutes } from './routes/auth.ts';
+import { compatRoutes } from './routes/compat.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { metaRoutes } from './routes/meta.ts';
+import { repositoryRoutes } from './routes/repositories.ts';
+import { scanRoutes } from './routes/scans.ts';
 import { systemRoutes } from './routes/system.ts';
+import { vulnerabilityRoutes } from './routes/vulnerabilities.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -57,7 +62,16 @@ export const ENV = {
 } as const;
 
 /** The route table, one file per area so each area's routes and schemas live together. */
-export const routes: readonly RouteDecl[] = [...systemRoutes, ...authRoutes, ...metaRoutes];
+export const routes: readonly RouteDecl[] = [
+  ...systemRoutes,
+  ...authRoutes,
+  ...metaRoutes,
+  ...repositoryRoutes,
+  ...vulnerabilityRoutes,
+  ...scanRoutes,
+  ...dashboardRoutes,
+  ...compatRoutes,
+];
 
 export interface WebSocketDecl {
   readonly connect: HandlerDecl;

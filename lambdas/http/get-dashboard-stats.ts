@@ -1,0 +1,5 @@
+import { dashboardStats } from '../../shared/api/dashboard.ts';
+import { httpRoute } from '../../shared/http/presets.ts';
+
+/** GET /api/dashboard/stats: the first seed's Dashboard Stats. */
+export const handler = httpRoute({ access: 'user' }, ({ user }) => dashboardStats(user.userId));

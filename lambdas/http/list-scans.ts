@@ -1,0 +1,6 @@
+import { listScansOf } from '../../shared/api/scans.ts';
+import { httpRoute } from '../../shared/http/presets.ts';
+import { ScanListQuery } from '../../shared/platform/routes/scans.ts';
+
+/** GET /api/scans?repositoryId&status, by page or cursor. */
+export const handler = httpRoute({ access: 'user', query: ScanListQuery }, ({ user, query }) => listScansOf(user.userId, query));
