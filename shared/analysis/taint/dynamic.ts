@@ -902,7 +902,7 @@ export class DynamicAnalysis implements AdapterView {
     return undefined;
   }
 
-  private literalContainer(node: Node, state: State, kind: 'map' | 'array'): Val {
+  private literalContainer(node: Node, state: State, kind: 'map' | 'array', fieldKeys = false): Val {
     const box = newContainer(kind);
     for (const c of node.children()) {
       if (!c.isNamed() || c.kind() === 'comment') continue;
@@ -911,7 +911,9 @@ export class DynamicAnalysis implements AdapterView {
         const parts = c.children().filter((x) => x.isNamed());
         const keyNode = c.field('key') ?? parts[0];
         const valueNode = c.field('value') ?? parts[1];
-        const keyVal = keyNode ? (keyNode.kind() === 'property_identifier' || keyNode.kind() === 'identifier' && this.lang === 'javascript' ? constant(keyNode.text()) : this.expr(keyNode.kind() === 'literal_element' ? (keyNode.children()[0] ?? keyNode) : keyNode, state)) : CLEAN;
+        const keyInner = keyNode?.kind() === 'literal_element' ? (keyNode.children()[0] ?? keyNode) : keyNode;
+        const named = keyInner && (keyInner.kind() === 'property_identifier' || (keyInner.kind() === 'identifier' && (this.lang === 'javascript' || fieldKeys)));
+        const keyVal = keyInner ? (named ? constant(keyInner.text()) : this.expr(keyInner, state)) : CLEAN;
         const v = valueNode ? this.expr(valueNode.kind() === 'literal_element' ? (valueNode.children()[0] ?? valueNode) : valueNode, state) : CLEAN;
         if (box.kind === 'array' && kind === 'array') box.rest = join(box.rest, v);
         else if (keyVal.c !== undefined) box.keys.set(String(keyVal.c), v);
@@ -1076,7 +1078,9 @@ export class DynamicAnalysis implements AdapterView {
         const body = node.field('body');
         const type = node.field('type')?.kind();
         if (!body) return CLEAN;
-        return this.literalContainer(body, state, type === 'map_type' ? 'map' : 'array');
+        // Slices and arrays hold elements; maps and structs hold values by key or field name.
+        const list = type === 'slice_type' || type === 'array_type' || type === 'implicit_length_array_type';
+        return this.literalContainer(body, state, list ? 'array' : 'map', type !== 'map_type' && !list);
       }
       case 'type_conversion_expression': {
         const operand = node.field('operand');
@@ -1127,7 +1131,8 @@ export class DynamicAnalysis implements AdapterView {
       return folded === undefined ? v : { ...v, c: folded, ...(assumed ? { assumed } : {}) };
     }
     if (folded !== undefined) return { taints: [], c: folded, ...(assumed ? { assumed } : {}) };
-    if (this.lang === 'python' && (op === '==' || op === '!=') && typeof a.c === 'string' && typeof b.c === 'string') return constant(op === '==' ? a.c === b.c : a.c !== b.c);
+    // Strings compare by value in all three languages (unlike Java's references).
+    if ((op === '==' || op === '!=') && typeof a.c === 'string' && typeof b.c === 'string' && !assumed) return constant(op === '==' ? a.c === b.c : a.c !== b.c);
     return CLEAN;
   }
 }
