@@ -3,8 +3,8 @@
  * first reserves its estimated tokens with a conditional write on both counters (so concurrent calls cannot
  * overspend together), then settles the difference once the real usage is known.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { documentClient, getItem, queryAll, tableName, transactWrite, type TransactItem } from './client.ts';
+import { UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { documentClient, getItem, isConditionFailure, queryAll, tableName, transactWrite, type TransactItem } from './client.ts';
 
 /** Whose budget a call spends: the scan's, the user's daily one, or both. */
 export interface UsageScope {
@@ -89,20 +89,44 @@ export async function reserveModelTokens(
       },
     };
   });
-  try {
-    await transactWrite(items);
-    return true;
-  } catch (error) {
-    if (isBudgetRefusal(error)) return false;
-    throw error;
+  // One counter: a single conditional update, atomic without a transaction.
+  if (items.length === 1) {
+    try {
+      await documentClient.send(new UpdateCommand({ TableName: tableName(), ...(items[0]?.Update as object) } as UpdateCommandInput));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
+  // Two counters: a transaction, retried when it collides with another call's transaction on the same item.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await transactWrite(items);
+      return true;
+    } catch (error) {
+      if (isBudgetRefusal(error)) return false;
+      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+const CONFLICT_RETRIES = 6;
+
+function cancellationCodes(error: unknown): string[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+  return reasons ? reasons.map((r) => r.Code ?? 'None') : [error.message];
+}
+
+function isTransactionConflict(error: unknown): boolean {
+  return cancellationCodes(error)?.some((code) => /TransactionConflict/.test(code)) ?? false;
 }
 
 /** A cancelled transaction whose reason is a failed budget condition. */
 function isBudgetRefusal(error: unknown): boolean {
-  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
-  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
-  return reasons ? reasons.some((r) => r.Code === 'ConditionalCheckFailed') : /ConditionalCheckFailed/.test(error.message);
+  return cancellationCodes(error)?.some((code) => /ConditionalCheckFailed/.test(code)) ?? false;
 }
 
 export interface SettledUsage {
