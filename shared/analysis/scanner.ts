@@ -126,7 +126,7 @@ function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], option
     filesScanned++;
     linesScanned += countLines(source);
     if (raw.length === 0) return;
-    const kept = raw.filter((f) => isRuleEnabled(config, f.ruleId, f.cwe) && atOrAbove(f.severity, threshold));
+    const kept = mergeOverlapping(raw.filter((f) => isRuleEnabled(config, f.ruleId, f.cwe) && atOrAbove(f.severity, threshold)));
     const lines = source.split('\n');
     const style = language && LANGUAGES[language].lineComment === '#' ? 'hash' : 'c';
     for (const finding of fingerprintAll(kept, style)) {
@@ -147,6 +147,29 @@ function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], option
     durationMs: Math.round(performance.now() - started),
     rulesetVersion: ruleSet.version,
   };
+}
+
+/**
+ * One vulnerability, one finding: where the taint engine traced a flow to the very line a structural rule
+ * flagged for the same weakness (a shared CWE or the same category), the taint finding, which carries the
+ * path, is kept, with the rule's fix.
+ */
+export function mergeOverlapping(findings: readonly RawFinding[]): RawFinding[] {
+  const flows = findings.filter((f) => f.kind === 'taint');
+  if (flows.length === 0) return [...findings];
+  const sameWeakness = (rule: RawFinding, flow: RawFinding) =>
+    rule.location.path === flow.location.path &&
+    rule.location.startLine === flow.location.startLine &&
+    (rule.cwe.some((c) => flow.cwe.includes(c)) || rule.type.toLowerCase() === flow.type.toLowerCase());
+  const fixes = new Map<RawFinding, RawFinding['fix']>();
+  const kept = findings.filter((f) => {
+    if (f.kind !== 'rule') return true;
+    const flow = flows.find((t) => sameWeakness(f, t));
+    if (!flow) return true;
+    if (f.fix && !flow.fix && !fixes.has(flow)) fixes.set(flow, f.fix);
+    return false;
+  });
+  return kept.map((f) => (fixes.has(f) ? { ...f, fix: fixes.get(f) } : f));
 }
 
 function changedFilter(changed: ChangedSince | undefined): (path: string) => boolean {

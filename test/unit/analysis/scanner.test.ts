@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_CONFIG, parseConfigText } from '../../../shared/analysis/config.ts';
 import { getRuleSet } from '../../../shared/analysis/rule-pack.ts';
-import { scanFiles, type ScanProgress } from '../../../shared/analysis/scanner.ts';
+import { mergeOverlapping, scanFiles, type ScanProgress } from '../../../shared/analysis/scanner.ts';
 import { createStructuralAnalyzer } from '../../../shared/analysis/structural.ts';
-import type { Analyzer } from '../../../shared/analysis/types.ts';
+import type { Analyzer, RawFinding } from '../../../shared/analysis/types.ts';
 
 const files = [
   { path: 'app/db.py', source: 'def f(cur, x):\n    cur.execute("SELECT * FROM t WHERE a = %s" % x)\n    h = hashlib.md5(x)  # nosec cache key\n' },
@@ -74,5 +74,20 @@ describe('scanFiles', () => {
   it('runs the default analyzers when none are given', () => {
     const result = scanFiles([{ path: 'config.py', source: 'AWS_KEY = "AKIAIOSFODNN7REALKEY1"\nyaml.load(data)\n' }], { config: DEFAULT_CONFIG });
     expect(result.findings.some((f) => f.kind === 'rule' && f.ruleId === 'python.yaml-load')).toBe(true);
+  });
+
+  it('reports a weakness once when taint tracking and a rule flag the same line', () => {
+    const base: RawFinding = {
+      ruleId: 'python.sql-injection', kind: 'rule', type: 'SQL Injection', message: 'm', severity: 'critical', confidence: 'high',
+      cwe: ['CWE-89'], location: { path: 'a.py', startLine: 3, startColumn: 5, endLine: 3, endColumn: 40 }, snippet: 'cur.execute(q)',
+      fix: { description: 'd', edits: [{ startByte: 1, endByte: 2, replacement: 'x' }] },
+    };
+    const flow: RawFinding = { ...base, ruleId: 'python.taint.sql-injection', kind: 'taint', fix: undefined, dataflow: [{ ...base.location, label: 'sink' }] };
+    const otherLine: RawFinding = { ...base, location: { ...base.location, startLine: 9, endLine: 9 } };
+    const otherCwe: RawFinding = { ...base, ruleId: 'python.weak-hash', type: 'Weak Hashing', cwe: ['CWE-328'] };
+    const merged = mergeOverlapping([base, flow, otherLine, otherCwe]);
+    expect(merged.map((f) => `${f.ruleId}:${f.location.startLine}`)).toEqual(['python.taint.sql-injection:3', 'python.sql-injection:9', 'python.weak-hash:3']);
+    expect(merged[0]?.fix).toEqual(base.fix);
+    expect(mergeOverlapping([base, otherCwe])).toEqual([base, otherCwe]);
   });
 });
