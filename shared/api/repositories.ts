@@ -136,6 +136,9 @@ export async function repositoryDetail(userId: string, repositoryId: string) {
 }
 
 export async function changeRepositorySettings(userId: string, repositoryId: string, settings: Partial<RepositorySettings>) {
+  if (Object.values(settings).every((value) => value === undefined)) {
+    throw new ValidationError([{ path: 'body', message: 'Give at least one of autoScanEnabled, autoFixEnabled, scanBranches, severityThreshold' }]);
+  }
   const repo = await updateRepositorySettings(userId, repositoryId, settings);
   await recordActivity(userId, { type: 'repository_settings_changed', message: `Changed the settings of ${repo.fullName}`, repositoryId, data: { ...settings } });
   return toRepositoryDetail(repo);
