@@ -15,6 +15,10 @@ export const MODEL_ENV = {
   scanTokenBudget: 'MODEL_SCAN_TOKEN_BUDGET',
   dailyTokenBudget: 'MODEL_DAILY_TOKEN_BUDGET',
   cacheTtlDays: 'MODEL_CACHE_TTL_DAYS',
+  /** `bedrock` (default) or `openai-compatible`. */
+  provider: 'MODEL_PROVIDER',
+  openAiBaseUrl: 'OPENAI_BASE_URL',
+  openAiApiKey: 'OPENAI_API_KEY',
 } as const;
 
 /** Defaults, documented in docs/llm.md: roughly 100 triaged findings per scan, a working day of chat per user. */

@@ -7,7 +7,9 @@ import * as v from 'valibot';
 import { modelCacheKey } from '../db/model-cache.ts';
 import { logger } from '../runtime/powertools.ts';
 import { tableCache, tableLedger, type ModelResultCache, type UsageLedger, type UsageScope } from './accounting.ts';
-import { cacheTtlSeconds, estimateCostMicroUsd, requireModel, tokenBudgets, type ModelRole, type TokenBudgets } from './models.ts';
+import { ConfigError } from '../runtime/env.ts';
+import { cacheTtlSeconds, estimateCostMicroUsd, MODEL_ENV, requireModel, tokenBudgets, type ModelRole, type TokenBudgets } from './models.ts';
+import { OpenAiCompatibleProvider } from './openai-compatible.ts';
 import { promptRef, type PromptTemplate } from './prompts/template.ts';
 import { ModelError, structured, toolInputSchema, type ModelErrorCode, type ModelProvider, type TokenUsage } from './provider.ts';
 import { BedrockConverseProvider } from './bedrock.ts';
@@ -35,12 +37,25 @@ export type PromptOutcome<T> =
 
 const NO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0 };
 
-let defaultProvider: ModelProvider | undefined;
+let defaultProvider: { key: string; provider: ModelProvider } | undefined;
 
-/** The platform's provider: Bedrock Converse, built once. */
+/**
+ * The platform's provider, built once: Bedrock Converse, or an OpenAI-compatible server when
+ * MODEL_PROVIDER=openai-compatible (OPENAI_BASE_URL, optional OPENAI_API_KEY).
+ */
 export function platformProvider(): ModelProvider {
-  defaultProvider ??= new BedrockConverseProvider();
-  return defaultProvider;
+  const kind = process.env[MODEL_ENV.provider]?.trim() || 'bedrock';
+  const baseUrl = process.env[MODEL_ENV.openAiBaseUrl]?.trim();
+  const key = `${kind}|${baseUrl ?? ''}`;
+  if (defaultProvider?.key === key) return defaultProvider.provider;
+  let provider: ModelProvider;
+  if (kind === 'bedrock') provider = new BedrockConverseProvider();
+  else if (kind === 'openai-compatible') {
+    if (!baseUrl) throw new ConfigError(`${MODEL_ENV.openAiBaseUrl} is required when ${MODEL_ENV.provider}=openai-compatible`);
+    provider = new OpenAiCompatibleProvider({ baseUrl, apiKey: process.env[MODEL_ENV.openAiApiKey]?.trim() || undefined });
+  } else throw new ConfigError(`${MODEL_ENV.provider} must be bedrock or openai-compatible`);
+  defaultProvider = { key, provider };
+  return provider;
 }
 
 /** A deliberately high estimate of a prompt's tokens (code runs about 3–4 characters a token). */
