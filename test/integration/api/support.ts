@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Services } from '../../../lib/local/stack.ts';
+import type { RouteDecl } from '../../../shared/platform/declarations.ts';
+import { logger } from '../../../shared/runtime/powertools.ts';
 import { startTestServices } from '../support/local-services.ts';
-
-// Rejected requests are logged at INFO; API tests keep warnings and errors (import this module first).
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 
 /** A registered user with live credentials. */
 export interface TestUser {
@@ -96,6 +97,8 @@ export function useTestRateLimits(): void {
 /** The local gateway and its services on free ports against the shared emulators, with an API client. */
 export async function startApi(options: Parameters<typeof startTestServices>[0] = {}): Promise<{ services: Services; api: Api }> {
   useTestRateLimits();
+  // Every rejected request is logged at INFO; API tests keep warnings and errors.
+  logger.setLogLevel('WARN');
   const services = await startTestServices(options);
   return { services, api: new Api(`http://127.0.0.1:${services.apiPort}`) };
 }
@@ -110,6 +113,12 @@ export interface PreparedRequest {
   readonly params?: Readonly<Record<string, string>>;
   readonly body?: unknown;
   readonly query?: Readonly<Record<string, string>>;
+  /** A token to send instead of the owner's (a route that spends it, like logout). */
+  readonly token?: string;
+  /** The status a good request answers when it is not 2xx by design on the test stack. */
+  readonly expectStatus?: number;
+  /** Settings the request needs on the stack, set only while it runs (handlers read them per request). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -130,4 +139,182 @@ export function fillPath(path: string, request: PreparedRequest = {}): string {
   });
   const query = new URLSearchParams(request.query ?? {}).toString();
   return query ? `${filled}?${query}` : filled;
+}
+
+// ------------------------------------------------------------------------------------------------ fake GitHub
+
+export interface GithubAccount {
+  id: number;
+  login: string;
+  /** The public profile email; null when the user keeps it private. */
+  email: string | null;
+  emails: { email: string; primary: boolean; verified: boolean; visibility: string | null }[];
+}
+
+
+/** A loopback stand-in for github.com and its REST API (GHES layout: API under /api/v3), answering GitHub's shapes. */
+export class FakeGithub {
+  static readonly clientId = 'Iv1.testclient0001';
+  static readonly clientSecret = 'test-client-secret-0123456789abcdef01234567';
+  readonly server: Server;
+  readonly codes = new Map<string, GithubAccount>();
+  readonly tokens = new Map<string, GithubAccount>();
+  readonly requests: string[] = [];
+  base = '';
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch(() => {
+        res.writeHead(500);
+        res.end();
+      });
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** `GITHUB_URL` and `GITHUB_API_URL` of this server. */
+  urls(): Record<string, string> {
+    return { GITHUB_URL: this.base, GITHUB_API_URL: `${this.base}/api/v3` };
+  }
+
+  /**
+   * Sets the OAuth client credentials (before the API starts: secrets are read once) and, unless `urls` is false,
+   * points `GITHUB_URL`/`GITHUB_API_URL` at this server.
+   */
+  configure(options: { urls?: boolean } = {}): void {
+    if (options.urls !== false) Object.assign(process.env, this.urls());
+    process.env.GITHUB_CLIENT_ID = FakeGithub.clientId;
+    process.env.GITHUB_CLIENT_SECRET = FakeGithub.clientSecret;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** A fresh authorization code for `account`, as GitHub's redirect would carry. */
+  codeFor(account: GithubAccount): string {
+    const code = randomBytes(10).toString('hex');
+    this.codes.set(code, account);
+    return code;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    this.requests.push(`${req.method} ${req.url}`);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && req.url === '/login/oauth/access_token') {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { client_id?: string; client_secret?: string; code?: string };
+      if (body.client_id !== FakeGithub.clientId || body.client_secret !== FakeGithub.clientSecret) {
+        return json(200, { error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed are incorrect.' });
+      }
+      const account = body.code ? this.codes.get(body.code) : undefined;
+      if (!account || !body.code) {
+        return json(200, { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.', error_uri: 'https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code' });
+      }
+      this.codes.delete(body.code);
+      const token = `gho_${randomBytes(18).toString('base64url')}`;
+      this.tokens.set(token, account);
+      return json(200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
+    }
+    const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const account = token ? this.tokens.get(token) : undefined;
+    if (req.url?.startsWith('/api/v3/') && !account) {
+      return json(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest', status: '401' });
+    }
+    if (req.method === 'GET' && req.url === '/api/v3/user' && account) {
+      return json(200, {
+        login: account.login, id: account.id, node_id: `MDQ6VXNlcj${account.id}`, avatar_url: `https://avatars.githubusercontent.com/u/${account.id}?v=4`,
+        gravatar_id: '', url: `https://api.github.com/users/${account.login}`, html_url: `https://github.com/${account.login}`,
+        type: 'User', site_admin: false, name: 'Octo Cat', company: null, blog: '', location: null, email: account.email,
+        hireable: null, bio: null, public_repos: 2, public_gists: 0, followers: 1, following: 0,
+        created_at: '2020-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z',
+      });
+    }
+    if (req.method === 'GET' && req.url === '/api/v3/user/emails' && account) return json(200, account.emails);
+    return json(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+  }
+}
+
+/** A GitHub user with a public, verified primary email unless overridden. */
+export function githubAccount(overrides: Partial<GithubAccount> = {}): GithubAccount {
+  const id = 10_000_000 + Math.floor(Math.random() * 80_000_000);
+  const login = `octo-${randomUUID().slice(0, 8)}`;
+  const email = `${login}@users.example.com`;
+  return { id, login, email, emails: [{ email, primary: true, verified: true, visibility: 'public' }], ...overrides };
+}
+
+
+// ------------------------------------------------------------------------------------------ route fixtures
+
+/** Valid requests for the account routes; the GitHub callback needs a configured {@link FakeGithub}. */
+export function accountFixtures(github?: FakeGithub): RouteFixtures {
+  return {
+    'GET /api/health': { prepare: async () => ({}) },
+    'GET /api/openapi.json': { prepare: async () => ({}) },
+    'POST /api/auth/register': {
+      prepare: async () => {
+        const suffix = randomUUID().slice(0, 8);
+        return { body: { email: `fixture-${suffix}@example.com`, username: `fixture-${suffix}`, password: `fixture password ${suffix}` } };
+      },
+    },
+    'POST /api/auth/login': { prepare: async (_api, owner) => ({ body: { email: owner.email, password: owner.password } }) },
+    'POST /api/auth/refresh': { prepare: async (api, owner) => ({ body: { refreshToken: (await api.loginAs(owner)).refreshToken } }) },
+    'POST /api/auth/logout': { prepare: async (api, owner) => ({ token: (await api.loginAs(owner)).token }) },
+    'GET /api/auth/me': { prepare: async () => ({}) },
+    'POST /api/auth/github/callback': {
+      prepare: async () => {
+        if (!github) throw new Error('POST /api/auth/github/callback needs a FakeGithub: pass one to accountFixtures()');
+        return { body: { code: github.codeFor(githubAccount()) }, env: github.urls() };
+      },
+    },
+  };
+}
+
+/**
+ * Fixtures for every route: the account routes' own plus the resource routes' from `fixtures-b.ts`
+ * (`export const routeFixtures: RouteFixtures`). A missing file counts as no fixtures, so the routes that need
+ * one fail by name rather than the whole suite failing to load.
+ */
+export async function loadRouteFixtures(github?: FakeGithub): Promise<RouteFixtures> {
+  const file = './fixtures-b.ts';
+  let resources: RouteFixtures = {};
+  try {
+    resources = ((await import(file)) as { routeFixtures?: RouteFixtures }).routeFixtures ?? {};
+  } catch (error) {
+    if (!/Cannot find module|ERR_MODULE_NOT_FOUND/.test(String((error as Error).message ?? error))) throw error;
+  }
+  return { ...resources, ...accountFixtures(github) };
+}
+
+export const routeKey = (route: Pick<RouteDecl, 'method' | 'path'>): string => `${route.method} ${route.path}`;
+
+/** The fixture of a route, or an error naming the route and where its fixture belongs. */
+export function fixtureFor(fixtures: RouteFixtures, route: RouteDecl): RouteFixture {
+  const fixture = fixtures[routeKey(route)];
+  if (!fixture) {
+    throw new Error(`No fixture for ${routeKey(route)}: add one to test/integration/api/fixtures-b.ts (routeFixtures) or accountFixtures() in support.ts`);
+  }
+  return fixture;
+}
+
+/** Sends a prepared request for `route` with `token` (unless the request names its own). */
+export async function send(api: Api, route: RouteDecl, request: PreparedRequest, token?: string): Promise<ApiAnswer> {
+  const saved = Object.fromEntries(Object.keys(request.env ?? {}).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, request.env);
+  try {
+    return await api.request(fillPath(route.path, request), { method: route.method, body: request.body, token: request.token ?? token });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
 }
