@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { createRequire } from 'node:module';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import type AjvDraft04 from 'ajv-draft-04';
+import type AddFormats from 'ajv-formats';
 import { getRuleSet } from '../../../shared/analysis/rule-pack.ts';
 import { scanFiles, type ScanResult } from '../../../shared/analysis/scanner.ts';
 import { FINGERPRINT_KEY, toSarif } from '../../../shared/analysis/output/sarif.ts';
@@ -10,8 +10,12 @@ import { toTextReport } from '../../../shared/analysis/output/text.ts';
 import { createStructuralAnalyzer } from '../../../shared/analysis/structural.ts';
 import type { Finding } from '../../../shared/analysis/types.ts';
 
+const require = createRequire(import.meta.url);
+// Both packages are CommonJS whose module.exports is the function itself.
+const Ajv = require('ajv-draft-04') as typeof AjvDraft04.default;
+const addFormats = require('ajv-formats') as typeof AddFormats.default;
 // The official OASIS SARIF 2.1.0 schema (JSON Schema draft-04), as shipped by @microsoft/jest-sarif.
-const schema = createRequire(import.meta.url)('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
+const schema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
 // The schema's language-tag pattern is not valid under the u flag, so patterns compile without it.
 const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
 addFormats(ajv);
