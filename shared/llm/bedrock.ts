@@ -196,6 +196,7 @@ export class BedrockConverseProvider implements ModelProvider {
     const timeout = new Error(`The model did not answer within ${timeoutMs} ms`);
     const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
     const onOuterAbort = () => controller.abort(input.signal?.reason);
+    if (input.signal?.aborted) onOuterAbort();
     input.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const command = new ConverseCommand(converseRequest(input));
     let attempt = 0;

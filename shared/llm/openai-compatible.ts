@@ -93,6 +93,7 @@ export class OpenAiCompatibleProvider implements ModelProvider {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(timeout), timeoutMs);
     const onOuterAbort = () => controller.abort(input.signal?.reason);
+    if (input.signal?.aborted) onOuterAbort();
     input.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const body = JSON.stringify({
       model: input.modelId,

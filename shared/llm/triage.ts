@@ -3,6 +3,7 @@
  * order and unchanged, with an added `triage` that may lower its priority; a person decides its status.
  */
 import type { Finding } from '../analysis/types.ts';
+import { redactSecrets } from '../domain/mask.ts';
 import { findingExcerpts, type SourceFiles } from './context.ts';
 import { triagePrompt, type TriageAnswer } from './prompts/triage.ts';
 import { runPrompt, type ModelContext } from './run.ts';
@@ -79,6 +80,8 @@ export async function triageFindings<F extends Finding>(
       const lowered = outcome.value.verdict === 'false_positive' && outcome.value.confidence >= LOWER_PRIORITY_CONFIDENCE;
       results[index] = {
         ...outcome.value,
+        // Model text is shown to people and stored: it never carries a credential it may have echoed.
+        reasoning: redactSecrets(outcome.value.reasoning),
         model: outcome.modelId,
         promptVersion: outcome.promptVersion,
         priority: lowered ? 'lowered' : 'normal',

@@ -62,9 +62,10 @@ beforeEach(() => server.reset());
 
 describe('triage', () => {
   it('the scanner fixture has the findings these tests rely on', () => {
-    const rules = scanned.map((f) => f.ruleId);
-    expect(rules).toEqual(expect.arrayContaining(['javascript.sql-injection', 'javascript.command-injection', 'secrets.aws-access-key-id']));
-    expect(scanned.length).toBeGreaterThanOrEqual(3);
+    // Whichever analyzer reports them (rules or taint), the SQL and command injections and the key are found.
+    expect(scanned.some((f) => f.cwe.includes('CWE-89'))).toBe(true);
+    expect(scanned.some((f) => f.cwe.includes('CWE-78'))).toBe(true);
+    expect(scanned.some((f) => f.kind === 'secret')).toBe(true);
   });
 
   it('keeps every finding when the code tells the model to dismiss them, and the instruction stays inside the data block', async () => {
@@ -203,7 +204,7 @@ describe('triage', () => {
 });
 
 describe('fix, explanation and discovery', () => {
-  const sql = scanned.find((f) => f.ruleId === 'javascript.sql-injection') as Finding;
+  const sql = scanned.find((f) => f.cwe.includes('CWE-89')) as Finding;
 
   it('turns a line-range fix into an edit, with the main model', async () => {
     server.script(
