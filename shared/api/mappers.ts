@@ -104,3 +104,11 @@ export function toActivityResponse(e: ActivityEvent) {
     createdAt: e.createdAt,
   };
 }
+
+/** The `data` of the seed's `vulnerability:found` WebSocket event. */
+export function toVulnerabilityFoundData(v: Pick<Vulnerability, 'id' | 'repositoryId' | 'type' | 'severity' | 'filePath' | 'lineNumber'>) {
+  return {
+    repositoryId: v.repositoryId,
+    vulnerability: { id: v.id, type: v.type, severity: v.severity, file: v.filePath, line: v.lineNumber },
+  };
+}
