@@ -8,7 +8,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
-import { type AdapterView, type CallTarget, type Summary, type TaintEngine, matches, selectEntryPoints } from './engine.ts';
+import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, selectEntryPoints, wordPattern } from './engine.ts';
 import { foldBinary } from './java.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
 import { CLEAN, type Const, type Taint, type Val, constant, derive, flatten, join, newContainer, sanitize, withStep } from './values.ts';
@@ -24,7 +24,12 @@ interface State {
 
 interface Ctx {
   readonly returns: Val[];
+  /** Module-level statements, where large ones that cannot matter are skipped. */
+  readonly module?: boolean;
 }
+
+/** Module-level statements longer than this are analysed only if they name a source, a sink or tainted data. */
+const LARGE_STATEMENT = 400;
 
 const FUNCTION_KINDS: Record<DynamicLanguage, readonly string[]> = {
   javascript: ['function_declaration', 'generator_function_declaration', 'method_definition', 'arrow_function', 'function_expression'],
@@ -32,6 +37,7 @@ const FUNCTION_KINDS: Record<DynamicLanguage, readonly string[]> = {
   go: ['function_declaration', 'method_declaration', 'func_literal'],
 };
 const STATEMENT_LISTS = new Set(['statement_block', 'block', 'statement_list', 'program', 'module', 'else_clause', 'finally_clause', 'class_body', 'expression_statement']);
+const PUNCTUATION = new Set(['(', ')', ',', '[', ']', '{', '}', '...', '*', '**']);
 const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
 
 /** The simple name of a declared type: `*http.Request` → `Request`, `Optional[str]` → `Optional`. */
@@ -53,6 +59,8 @@ function unquote(node: Node, lang: DynamicLanguage): string {
 export class DynamicAnalysis implements AdapterView {
   current: Summary = { returns: CLEAN, sinks: [] };
   private readonly imports = new Map<string, string>();
+  private readonly importTexts: string[] = [];
+  private localCalls: RegExp = /(?!)/;
   private readonly functions = new Map<string, Node[]>();
   private readonly globals = new Map<string, Val>();
   private readonly summaries = new Map<number, Summary>();
@@ -84,17 +92,25 @@ export class DynamicAnalysis implements AdapterView {
       list.push(node);
       this.functions.set(name, list);
     }
+    this.localCalls = callPattern(this.functions.keys());
     // Module-level statements: constants, configuration and top-level code (scripts, route registration).
     const state: State = { vars: new Map(), dead: false, broke: false };
-    this.block(this.root, state, { returns: [] });
+    this.block(this.root, state, { returns: [], module: true });
     for (const [k, v] of state.vars) this.globals.set(k, v);
     const tainted = [...this.globals].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
     // A Python route's decorator names its source (`@app.get(...)`), so it is part of the function's text here.
     const textOf = (n: Node): string => (n.parent()?.kind() === 'decorated_definition' ? n.parent()!.text() : n.text());
-    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted);
+    // A source is named in full inside the function, its receiver possibly through an import.
+    const context = this.importTexts.join('\n');
+    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context));
     named.forEach(({ node }, i) => {
       if (entries[i] && !this.inPlace.has(node.id())) this.summarise(node);
     });
+  }
+
+  /** A nested function is worth analysing in place if it names a sink or calls a function of this file. */
+  private mayReachSink(text: string): boolean {
+    return this.engine.trigger.test(text) || this.localCalls.test(text);
   }
 
   loc(node: Node): Location {
@@ -112,6 +128,7 @@ export class DynamicAnalysis implements AdapterView {
     const kinds = this.lang === 'python' ? ['import_statement', 'import_from_statement'] : this.lang === 'go' ? ['import_spec'] : ['import_statement', 'variable_declarator'];
     for (const n of this.root.findAll({ rule: { any: kinds.map((kind) => ({ kind })) } })) {
       const k = n.kind();
+      if (k !== 'variable_declarator') this.importTexts.push(n.text());
       if (this.lang === 'go') {
         const path = n.field('path')?.text().slice(1, -1) ?? '';
         const alias = n.field('name')?.text();
@@ -148,6 +165,7 @@ export class DynamicAnalysis implements AdapterView {
         const module = value ? this.requiredModule(value) : undefined;
         const name = n.field('name');
         if (!module || !name) continue;
+        this.importTexts.push(n.text());
         if (name.kind() === 'identifier') this.imports.set(name.text(), module);
         else if (name.kind() === 'object_pattern') {
           for (const p of name.children()) {
@@ -275,8 +293,24 @@ export class DynamicAnalysis implements AdapterView {
   private block(node: Node, state: State, ctx: Ctx): void {
     for (const s of node.children()) {
       if (state.dead || state.broke) return;
-      if (s.isNamed()) this.stmt(s, state, ctx);
+      if (!s.isNamed()) continue;
+      if (ctx.module && node === this.root && !this.matters(s, state)) continue;
+      this.stmt(s, state, ctx);
     }
+  }
+
+  /**
+   * Whether a module-level statement can matter: short ones always (constants, flags); large ones (data tables,
+   * long strings) only if they name a source, a sink, a function of this file or a tainted variable, since
+   * otherwise everything they define is clean.
+   */
+  private matters(s: Node, state: State): boolean {
+    const r = s.range();
+    if (r.end.index - r.start.index < LARGE_STATEMENT) return true;
+    const text = s.text();
+    if (this.engine.sourceTrigger.test(text) || this.mayReachSink(text)) return true;
+    const tainted = [...state.vars].filter(([, v]) => flatten(v).length > 0).map(([k]) => k);
+    return tainted.length > 0 && wordPattern(tainted).test(text);
   }
 
   private stmt(node: Node, state: State, ctx: Ctx): void {
@@ -355,7 +389,7 @@ export class DynamicAnalysis implements AdapterView {
         // A nested declaration closes over the variables around it.
         if (node !== this.root && node.parent()?.kind() !== 'program' && node.parent()?.kind() !== 'module' && node.parent()?.kind() !== 'source_file') {
           const fn = kind === 'decorated_definition' ? node.field('definition') : node;
-          if (fn && this.engine.trigger.test(fn.text())) this.summarise(fn, state);
+          if (fn && this.mayReachSink(fn.text())) this.summarise(fn, state);
         }
         return;
       case 'class_declaration':
@@ -740,7 +774,19 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   private argNodes(call: Node): Node[] {
-    return call.field('arguments')?.children().filter((c) => c.isNamed() && c.kind() !== 'comment' && c.kind() !== 'keyword_argument') ?? [];
+    return this.callArgs(call).positional;
+  }
+
+  /** Positional and keyword arguments in one pass: each node's kind is read once. */
+  private callArgs(call: Node): { positional: Node[]; keyword: Node[] } {
+    const positional: Node[] = [];
+    const keyword: Node[] = [];
+    for (const c of call.field('arguments')?.children() ?? []) {
+      const k = c.kind() as string;
+      if (k === 'keyword_argument') keyword.push(c);
+      else if (!PUNCTUATION.has(k) && k !== 'comment') positional.push(c);
+    }
+    return { positional, keyword };
   }
 
   private keywordArgs(call: Node): Map<string, Node> {
@@ -764,11 +810,13 @@ export class DynamicAnalysis implements AdapterView {
 
   private call(node: Node, state: State): Val {
     const fn = node.field('function');
-    const argNodes = this.argNodes(node);
+    const { positional: argNodes, keyword } = this.callArgs(node);
     const { target, objNode, recv } = this.target(fn, state);
     const args = argNodes.map((a) => this.expr(a, state));
-    const keywords = this.lang === 'python' ? [...this.keywordArgs(node).values()] : [];
-    const kwVals = keywords.map((k) => this.expr(k, state));
+    const kwVals = keyword.map((k) => {
+      const value = k.field('value');
+      return value ? this.expr(value, state) : CLEAN;
+    });
 
     const local = this.localTargets(fn, objNode);
     if (local.length) {
@@ -1107,7 +1155,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'func_literal':
       case 'lambda':
         // A callback: analysed in place so it sees the variables around it.
-        if (this.engine.trigger.test(node.text())) this.summarise(node, state);
+        if (this.mayReachSink(node.text())) this.summarise(node, state);
         return CLEAN;
       default:
         return CLEAN;

@@ -78,9 +78,18 @@ export class TaintEngine {
    */
   readonly sourceTrigger: RegExp;
 
-  /** The per-file pre-check: only text searches, no syntax tree. */
+  /**
+   * The per-file pre-check, text searches only: some sink name, and some source written out in full — its
+   * method or field name together with a name of its receiver (or of a call whose result has the receiver's
+   * type), a route decorator, a parameter annotation or a constant-check name.
+   */
   mayFind(text: string): boolean {
-    return this.trigger.test(text) && this.sourceTrigger.test(text);
+    return this.trigger.test(text) && this.mentionsSource(text);
+  }
+
+  /** Whether the text names a source in full; receivers may also be named in `context` (the file's imports). */
+  mentionsSource(text: string, context = ''): boolean {
+    return triggersOf(this.spec).fileSources.some((s) => s.names.test(text) && (!s.receivers || s.receivers.test(text) || (context !== '' && s.receivers.test(context))));
   }
 
   isClean(method: string): boolean {
@@ -208,6 +217,8 @@ export class TaintEngine {
 interface Triggers {
   readonly sinks: RegExp;
   readonly sources: RegExp;
+  /** Per source: its names, and when it needs a receiver, the words one of them must appear as. */
+  readonly fileSources: readonly { readonly names: RegExp; readonly receivers?: RegExp }[];
 }
 
 const triggers = new WeakMap<TaintSpec, Triggers>();
@@ -218,20 +229,62 @@ function wordsOf(matchers: readonly CallMatcherSpec[]): Set<string> {
   return words;
 }
 
+function escape(words: Iterable<string>): string[] {
+  return [...words].map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+}
+
 /** A regular expression matching any of the names as a whole word; matches nothing when there are none. */
 export function wordPattern(words: Iterable<string>): RegExp {
-  const list = [...words].map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+  const list = escape(words);
   return list.length ? new RegExp(`(?<![\\w$])(?:${list.join('|')})(?![\\w$])`) : /(?!)/;
+}
+
+/**
+ * Names as the matchers can occur in code: methods, functions and constructors only as calls (`name(`, or
+ * `Name<…>(` for generic constructors), since the adapters only match calls; fields as whole words.
+ */
+function usePattern(matchers: readonly CallMatcherSpec[]): RegExp {
+  const calls = new Set<string>();
+  const fields = new Set<string>();
+  for (const m of matchers) {
+    for (const w of [...(m.methods ?? []), ...(m.constructors ?? []), ...(m.functions ?? [])]) calls.add(w);
+    for (const w of m.fields ?? []) fields.add(w);
+  }
+  const parts: string[] = [];
+  if (calls.size) parts.push(`(?<![\\w$])(?:${escape(calls).join('|')})\\s*[(<]`);
+  if (fields.size) parts.push(`(?<![\\w$])(?:${escape(fields).join('|')})(?![\\w$])`);
+  return parts.length ? new RegExp(parts.join('|')) : /(?!)/;
+}
+
+/** Calls of any of the named functions (`name(`). */
+export function callPattern(names: Iterable<string>): RegExp {
+  const list = escape(names);
+  return list.length ? new RegExp(`(?<![\\w$])(?:${list.join('|')})\\s*\\(`) : /(?!)/;
 }
 
 function triggersOf(spec: TaintSpec): Triggers {
   const hit = triggers.get(spec);
   if (hit) return hit;
   const checks = spec.constantChecks ?? [];
-  const sources = wordsOf([...spec.sources, ...checks]);
-  for (const a of spec.parameterAnnotations ?? []) for (const n of a.names) sources.add(n);
-  for (const n of spec.routeDecorators?.methods ?? []) sources.add(n);
-  const t: Triggers = { sinks: wordPattern(wordsOf([...spec.sinks, ...checks])), sources: wordPattern(sources) };
+  const fileSources: { names: RegExp; receivers?: RegExp }[] = [];
+  for (const m of spec.sources) {
+    const names = usePattern([m]);
+    // Receivers bound by name or declared type appear in the file; one typed through a hint, as that call.
+    const receivers = new Set<string>();
+    for (const r of m.receivers ?? []) {
+      receivers.add(r.slice(Math.max(r.lastIndexOf('.'), r.lastIndexOf('/')) + 1));
+      for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) receivers.add(x);
+    }
+    const bare = m.anyReceiver || m.functions || m.constructors || !receivers.size;
+    fileSources.push(bare ? { names } : { names, receivers: wordPattern(receivers) });
+  }
+  if (checks.length) fileSources.push({ names: usePattern(checks) });
+  const annotations = (spec.parameterAnnotations ?? []).flatMap((a) => a.names);
+  if (annotations.length) fileSources.push({ names: wordPattern(annotations) });
+  const decorators = spec.routeDecorators?.methods;
+  if (decorators?.length) fileSources.push({ names: new RegExp(`@[\\w.]+\\.(?:${decorators.join('|')})\\s*\\(`) });
+  const sources = new RegExp(fileSources.map((f) => f.names.source).join('|') || '(?!)');
+  const t: Triggers = { sinks: usePattern([...spec.sinks, ...checks]), sources, fileSources };
   triggers.set(spec, t);
   return t;
 }
@@ -251,9 +304,14 @@ export { CLEAN };
  * module-level name, or a same-file function that can) and a sink (likewise). The others are summarised only
  * when an analysed function calls them. Text searches only: no syntax is walked for the rest.
  */
-export function selectEntryPoints(engine: TaintEngine, functions: readonly { readonly name: string; readonly text: string }[], taintedNames: readonly string[] = []): boolean[] {
+export function selectEntryPoints(
+  engine: TaintEngine,
+  functions: readonly { readonly name: string; readonly text: string }[],
+  taintedNames: readonly string[] = [],
+  namesSource: (text: string) => boolean = (text) => engine.sourceTrigger.test(text),
+): boolean[] {
   const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
-  const src = functions.map((f) => engine.sourceTrigger.test(f.text) || (tainted?.test(f.text) ?? false));
+  const src = functions.map((f) => namesSource(f.text) || (tainted?.test(f.text) ?? false));
   const snk = functions.map((f) => engine.trigger.test(f.text));
   reachThroughCalls(functions, src);
   reachThroughCalls(functions, snk);
@@ -265,7 +323,8 @@ function reachThroughCalls(functions: readonly { readonly name: string; readonly
     changed = false;
     const names = new Set(functions.filter((f, i) => flags[i] && f.name).map((f) => f.name));
     if (!names.size) return;
-    const re = wordPattern(names);
+    // Summaries apply to direct calls only, so only a call can reach another function's source or sink.
+    const re = callPattern(names);
     for (let i = 0; i < functions.length; i++) {
       if (flags[i] || !re.test(functions[i]!.text)) continue;
       flags[i] = true;
