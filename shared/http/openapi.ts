@@ -87,7 +87,9 @@ function operation(route: RouteDecl): Record<string, unknown> {
     tags: [route.path.split('/')[2] ?? 'api'],
     security: route.access === 'user' ? [{ bearerAuth: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(schemas.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(schemas.body, REQUEST) } } } } : {}),
+    ...(schemas.body
+      ? { requestBody: { required: schemas.body.type !== 'optional', content: { 'application/json': { schema: jsonSchema(schemas.body, REQUEST) } } } }
+      : {}),
     responses,
   };
 }
