@@ -63,6 +63,21 @@ async function runTool(tool: ChatTool | undefined, name: string, input: unknown)
   }
 }
 
+/**
+ * History plus the new message as the model expects it: starting with the user, roles alternating (a turn whose
+ * answer failed leaves two user messages in a row, which are joined), secrets masked.
+ */
+export function conversation(history: ChatTurnInput['history'], message: string): ChatMessage[] {
+  const merged: { role: 'user' | 'assistant'; text: string }[] = [];
+  for (const m of [...history.slice(-MAX_HISTORY_MESSAGES), { role: 'user' as const, text: message }]) {
+    const last = merged.at(-1);
+    if (last?.role === m.role) last.text = `${last.text}\n\n${m.text}`;
+    else merged.push({ role: m.role, text: m.text });
+  }
+  while (merged[0]?.role === 'assistant') merged.shift();
+  return merged.map((m) => ({ role: m.role, content: [{ text: redactSecrets(m.text) }] }));
+}
+
 export async function chatTurn(input: ChatTurnInput, ctx: ModelContext): Promise<ChatOutcome> {
   const modelId = modelFor(ctx, assistantPrompt.role);
   const provider = ctx.provider ?? platformProvider();
@@ -72,12 +87,7 @@ export async function chatTurn(input: ChatTurnInput, ctx: ModelContext): Promise
   const system = assistantPrompt.system(boundary);
   const specs: ToolSpec[] = input.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: toolInputSchema(t.schema) }));
   const byName = new Map(input.tools.map((t) => [t.name, t]));
-  const messages: ChatMessage[] = [
-    ...input.history.slice(-MAX_HISTORY_MESSAGES).map((m): ChatMessage => ({ role: m.role, content: [{ text: redactSecrets(m.text) }] })),
-    { role: 'user', content: [{ text: redactSecrets(input.message) }] },
-  ];
-  // Bedrock requires a conversation to start with a user message.
-  while (messages[0]?.role === 'assistant') messages.shift();
+  const messages = conversation(input.history, input.message);
   const usage = { inputTokens: 0, outputTokens: 0, calls: 0 };
   const toolCalls: { name: string; ok: boolean }[] = [];
 

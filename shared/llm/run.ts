@@ -112,7 +112,12 @@ export async function runPrompt<TInput, TSchema extends v.GenericSchema>(
       check: template.check ? (value) => template.check?.(value, input) ?? [] : undefined,
     });
     await settle(answer.usage, true);
-    await cache?.put({ hash, value: answer.value, promptId: template.id, promptVersion: template.version, modelId }, ctx.cacheTtlSeconds ?? cacheTtlSeconds());
+    try {
+      await cache?.put({ hash, value: answer.value, promptId: template.id, promptVersion: template.version, modelId }, ctx.cacheTtlSeconds ?? cacheTtlSeconds());
+    } catch (error) {
+      // The answer is paid for and valid: a failed cache write only costs a call next time.
+      logger.warn('Could not cache a model answer', { prompt: promptVersion, error: error as Error });
+    }
     return { status: 'ok', value: answer.value, cached: false, modelId, promptVersion, usage: answer.usage };
   } catch (error) {
     if (!(error instanceof ModelError)) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import * as v from 'valibot';
 import { memoryLedger } from '../../../shared/llm/accounting.ts';
 import { BedrockConverseProvider } from '../../../shared/llm/bedrock.ts';
-import { chatTool, chatTurn, MAX_TOOL_ROUNDS, type ChatTool } from '../../../shared/llm/chat.ts';
+import { chatTool, chatTurn, conversation, MAX_HISTORY_MESSAGES, MAX_TOOL_ROUNDS, type ChatTool } from '../../../shared/llm/chat.ts';
 import type { ModelContext } from '../../../shared/llm/run.ts';
 import { startConverseServer, textReply, toolReply, type ConverseServer } from '../../support/converse-server.ts';
 
@@ -119,6 +119,25 @@ describe('assistant turn', () => {
   it('answers 503 AI_NOT_CONFIGURED without a model', async () => {
     delete process.env.BEDROCK_MODEL_ID;
     await expect(chatTurn({ history: [], message: 'hi', tools: [] }, ctx('alice', { models: {} }))).rejects.toMatchObject({ status: 503, code: 'AI_NOT_CONFIGURED' });
+  });
+
+  it('sends history starting with the user, alternating roles, and only the most recent messages', () => {
+    const history = [
+      { role: 'assistant' as const, text: 'Welcome' },
+      { role: 'user' as const, text: 'first' },
+      { role: 'user' as const, text: 'again (the first failed)' },
+      { role: 'assistant' as const, text: 'answer' },
+    ];
+    expect(conversation(history, 'next')).toEqual([
+      { role: 'user', content: [{ text: 'first\n\nagain (the first failed)' }] },
+      { role: 'assistant', content: [{ text: 'answer' }] },
+      { role: 'user', content: [{ text: 'next' }] },
+    ]);
+    const long = Array.from({ length: 50 }, (_, i) => ({ role: i % 2 === 0 ? ('user' as const) : ('assistant' as const), text: `m${i}` }));
+    const sent = conversation(long, 'now');
+    expect(sent.length).toBeLessThanOrEqual(MAX_HISTORY_MESSAGES + 1);
+    expect(sent.at(-2)).toEqual({ role: 'assistant', content: [{ text: 'm49' }] });
+    expect(sent[0]?.role).toBe('user');
   });
 
   it('masks secrets the user pastes before they reach the model', async () => {

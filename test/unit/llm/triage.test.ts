@@ -163,6 +163,13 @@ describe('triage', () => {
     expect(server.requests.length).toBeGreaterThan(n);
   });
 
+  it('keeps a paid, valid answer when the cache cannot be written', async () => {
+    server.setFallback(gullible);
+    const broken = { get: () => Promise.resolve(undefined), put: () => Promise.reject(new Error('table unavailable')) };
+    const report = await triageFindings(scanned, files, context({ cache: broken }));
+    expect(report.counts.triaged).toBe(scanned.length);
+  });
+
   it('stops calling when the scan budget is spent and says budget_exhausted', async () => {
     // Each call really costs 3000 tokens: after one, the next call's estimate no longer fits 4000.
     server.setFallback(() => toolReply('report_triage', { verdict: 'uncertain', confidence: 0.5, reasoning: 'r' }, { inputTokens: 2_950, outputTokens: 50 }));
