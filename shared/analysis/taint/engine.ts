@@ -223,12 +223,6 @@ interface Triggers {
 
 const triggers = new WeakMap<TaintSpec, Triggers>();
 
-function wordsOf(matchers: readonly CallMatcherSpec[]): Set<string> {
-  const words = new Set<string>();
-  for (const m of matchers) for (const w of [...(m.methods ?? []), ...(m.constructors ?? []), ...(m.functions ?? []), ...(m.fields ?? [])]) words.add(w);
-  return words;
-}
-
 function escape(words: Iterable<string>): string[] {
   return [...words].map((w) => w.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
 }
