@@ -100,6 +100,22 @@ function send(res: Http2ServerResponse, reply: ScriptedReply): void {
   );
 }
 
+/** The request rules the service enforces that a client can get wrong, with the service's wording. */
+function validationProblem(body: ConverseRequestBody): string | undefined {
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  if (messages[0]?.role !== 'user') return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
+  for (let i = 1; i < messages.length; i++) {
+    if (messages[i]?.role === messages[i - 1]?.role) return 'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.';
+  }
+  const usesTools = messages.some((m) => m.content.some((block) => 'toolUse' in block || 'toolResult' in block));
+  if (usesTools && !body.toolConfig) return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
+  if (body.toolConfig?.toolChoice && !body.toolConfig.tools?.length) return 'The toolConfig field must contain at least one tool.';
+  const maxTokens = body.inferenceConfig?.maxTokens;
+  if (maxTokens !== undefined && (!Number.isInteger(maxTokens) || maxTokens < 1)) return 'The maximum tokens you requested must be at least 1.';
+  return undefined;
+}
+
 export async function startConverseServer(): Promise<ConverseServer> {
   const requests: RecordedConverse[] = [];
   let queue: ScriptedReply[] = [];
@@ -125,8 +141,9 @@ export async function startConverseServer(): Promise<ConverseServer> {
       }
       const request: RecordedConverse = { method: req.method, path, modelId: decodeURIComponent(match[1]), headers: req.headers, body };
       requests.push(request);
-      if (!Array.isArray(body.messages) || body.messages.length === 0) {
-        send(res, { kind: 'error', status: 400, errorType: 'ValidationException', message: 'messages must not be empty' });
+      const invalid = validationProblem(body);
+      if (invalid) {
+        send(res, { kind: 'error', status: 400, errorType: 'ValidationException', message: invalid });
         return;
       }
       const reply =

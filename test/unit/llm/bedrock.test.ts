@@ -172,6 +172,15 @@ describe('Bedrock Converse adapter', () => {
     expect(server.requests[0]?.body.toolConfig?.toolChoice).toEqual({ auto: {} });
   });
 
+  it('is refused like the service refuses a conversation that does not start with the user', async () => {
+    const provider = new BedrockConverseProvider();
+    const error = await provider
+      .converse({ modelId: MODEL, messages: [{ role: 'assistant', content: [{ text: 'hi' }] }], maxTokens: 10 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MODEL_REQUEST_INVALID', message: expect.stringContaining('must start with a user message') });
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('backs off with full jitter, capped', () => {
     expect(backoffDelay(0, DEFAULT_RETRY, () => 0.999)).toBe(499);
     expect(backoffDelay(10, DEFAULT_RETRY, () => 0.999)).toBe(7_992);
