@@ -57,6 +57,7 @@ const RETRYABLE_NAMES = new Set([
   'ServiceUnavailableException',
   'InternalServerException',
   'ModelNotReadyException',
+  'ModelTimeoutException',
   'ServiceQuotaExceededException',
   'TooManyRequestsException',
 ]);

@@ -132,7 +132,7 @@ describe('Bedrock Converse adapter', () => {
   });
 
   it('retries 5xx service errors, but not a validation error', async () => {
-    server.script({ kind: 'error', status: 503, errorType: 'ServiceUnavailableException', message: 'busy' }, toolReply('report_verdict', { verdict: 'true_positive', confidence: 1, reasoning: 'r' }));
+    server.script({ kind: 'error', status: 503, errorType: 'ServiceUnavailableException', message: 'busy' }, { kind: 'error', status: 408, errorType: 'ModelTimeoutException', message: 'Model has timed out' }, toolReply('report_verdict', { verdict: 'true_positive', confidence: 1, reasoning: 'r' }));
     await expect(ask()).resolves.toMatchObject({ value: { verdict: 'true_positive' } });
     server.reset();
     server.script({ kind: 'error', status: 400, errorType: 'ValidationException', message: 'The provided model identifier is invalid.' });
