@@ -18,6 +18,7 @@ interface State {
   broke: boolean;
 }
 
+const NOT_ARGUMENT = new Set(['(', ')', ',', 'block_comment', 'line_comment']);
 const LITERAL_NUMBER = new Set(['decimal_integer_literal', 'hex_integer_literal', 'octal_integer_literal', 'binary_integer_literal', 'decimal_floating_point_literal']);
 const LIST_TYPES = /^(ArrayList|LinkedList|List|Vector|Stack|ArrayDeque|Deque|Queue|Collection|Set|HashSet|LinkedHashSet|TreeSet|CopyOnWriteArrayList)$/;
 const MAP_TYPES = /^(HashMap|Map|TreeMap|LinkedHashMap|Hashtable|ConcurrentHashMap|Properties|SortedMap|EnumMap|WeakHashMap|MultiValueMap|LinkedMultiValueMap)$/;
@@ -555,8 +556,11 @@ export class JavaAnalysis implements AdapterView {
     return v;
   }
 
+  /** Argument expressions: one kind read per child (punctuation and comments have fixed kinds). */
   private args(node: Node): Node[] {
-    return node.field('arguments')?.children().filter((c) => c.isNamed() && c.kind() !== 'block_comment' && c.kind() !== 'line_comment') ?? [];
+    const out: Node[] = [];
+    for (const c of node.field('arguments')?.children() ?? []) if (!NOT_ARGUMENT.has(c.kind() as string)) out.push(c);
+    return out;
   }
 
   private construct(node: Node, state: State): Val {
@@ -635,9 +639,21 @@ export class JavaAnalysis implements AdapterView {
       if (k !== 'this' && k !== 'super' && (!typeName || !this.classes.has(typeName))) return [];
     }
     return candidates.filter((m) => {
-      const params = m.field('parameters')?.children().filter((c) => c.kind() === 'formal_parameter' || c.kind() === 'spread_parameter') ?? [];
-      return params.length === arity || params.some((p) => p.kind() === 'spread_parameter');
+      const shape = this.arityOf(m);
+      return shape.count === arity || shape.varargs;
     });
+  }
+
+  private readonly arities = new Map<number, { count: number; varargs: boolean }>();
+
+  private arityOf(m: Node): { count: number; varargs: boolean } {
+    const id = m.id();
+    const hit = this.arities.get(id);
+    if (hit) return hit;
+    const kinds = m.field('parameters')?.children().map((c) => c.kind() as string) ?? [];
+    const shape = { count: kinds.filter((k) => k === 'formal_parameter' || k === 'spread_parameter').length, varargs: kinds.includes('spread_parameter') };
+    this.arities.set(id, shape);
+    return shape;
   }
 
   /** Collections and builders: track what goes in, and read back by index or key. */
