@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parseSource } from '../../../../shared/analysis/languages.ts';
+import { selectEntryPoints, TaintEngine } from '../../../../shared/analysis/taint/engine.ts';
 import { createTaintAnalyzer, loadTaintSpec, TaintSpecError, validateTaintSpec } from '../../../../shared/analysis/taint/index.ts';
 import type { RawFinding } from '../../../../shared/analysis/types.ts';
 import { annotations } from '../rule-fixtures.ts';
@@ -123,5 +124,80 @@ describe('taint spec validation', () => {
       expect((err as TaintSpecError).code).toBe('TAINT_SPEC_INVALID');
     }
     expect.assertions(2);
+  });
+});
+
+describe('taint spec validation of conditions and guards', () => {
+  const base = { language: 'python', kinds: { sql: spec.kinds.sql }, sources: [], sinks: [], sanitizers: [] };
+
+  it('rejects a condition naming both a keyword and an argument', () => {
+    expect(() => validateTaintSpec({ ...base, sinks: [{ kind: 'sql', functions: ['q'], when: { keyword: 'shell', arg: 0, pattern: 'x' } }] }, 'x.yml')).toThrow(/sinks\.0\.when: needs exactly one of keyword or arg/);
+  });
+
+  it('rejects a condition without a pattern or type', () => {
+    expect(() => validateTaintSpec({ ...base, sinks: [{ kind: 'sql', functions: ['q'], when: { keyword: 'shell' } }] }, 'x.yml')).toThrow(/pattern or type/);
+  });
+
+  it('rejects a condition whose pattern is not a regular expression', () => {
+    expect(() => validateTaintSpec({ ...base, sinks: [{ kind: 'sql', functions: ['q'], when: { arg: 0, pattern: '(' } }] }, 'x.yml')).toThrow(/not a regular expression/);
+  });
+
+  it('rejects fields without receivers and guards naming unknown kinds', () => {
+    expect(() => validateTaintSpec({ ...base, sources: [{ fields: ['args'], label: 'x' }] }, 'x.yml')).toThrow(/need receivers or anyReceiver/);
+    expect(() => validateTaintSpec({ ...base, guards: [{ functions: ['ok'], subject: 0, kinds: ['nope'] }] }, 'x.yml')).toThrow(/guards\.0 names unknown kind "nope"/);
+  });
+
+  it('accepts every bundled spec', () => {
+    for (const language of ['java', 'javascript', 'python', 'go']) expect(Object.keys(loadTaintSpec(language).kinds).length).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe('pre-checks', () => {
+  it.each(['java', 'javascript', 'python', 'go'])('every %s source written as code passes the file pre-check', (language) => {
+    const s = loadTaintSpec(language);
+    const engine = new TaintEngine(s, 'x');
+    const sink = s.sinks.find((k) => k.methods || k.functions);
+    const sinkCall = `${(sink?.methods ?? sink?.functions ?? ['x'])[0]}(x)`;
+    for (const src of s.sources) {
+      const receivers = src.receivers ?? ['obj'];
+      for (const r of receivers) {
+        for (const m of src.methods ?? []) expect({ src: `${r}.${m}(`, ok: engine.mayFind(`${r}.${m}("a"); ${sinkCall}`) }).toEqual({ src: `${r}.${m}(`, ok: true });
+        for (const f of src.fields ?? []) expect({ src: `${r}.${f}`, ok: engine.mayFind(`${r}.${f}; ${sinkCall}`) }).toEqual({ src: `${r}.${f}`, ok: true });
+      }
+      for (const fn of src.functions ?? []) expect(engine.mayFind(`${fn}(); ${sinkCall}`)).toBe(true);
+    }
+  });
+
+  it('skips files without a source or without a sink, and names used as plain words', () => {
+    const engine = new TaintEngine(loadTaintSpec('python'), 'x');
+    expect(engine.mayFind('import os\nos.system(cmd)')).toBe(false);
+    expect(engine.mayFind('import os\nx = os.environ["A"]')).toBe(false);
+    expect(engine.mayFind('import os\nos.system(os.environ["A"])')).toBe(true);
+    // `input` as a parameter name is not the builtin being called.
+    expect(engine.mayFind('import os\ndef f(input):\n    os.system(input)')).toBe(false);
+    // A field source needs its receiver named somewhere in the file.
+    expect(engine.mayFind('import os\ndef f(x):\n    os.system(x.args)')).toBe(false);
+  });
+
+  it('reaches sources and sinks through same-file calls when choosing entry points', () => {
+    const engine = new TaintEngine(loadTaintSpec('python'), 'x');
+    const fns = [
+      { name: 'read_input', text: 'def read_input():\n    return input()' },
+      { name: 'run', text: 'def run(c):\n    os.system(c)' },
+      { name: 'main', text: 'def main():\n    run(read_input())' },
+      { name: 'unrelated', text: 'def unrelated():\n    return 1' },
+      { name: 'mentions', text: 'def mentions():\n    return run' },
+    ];
+    expect(selectEntryPoints(engine, fns)).toEqual([false, false, true, false, false]);
+    // A module-level name holding tainted data counts as a source.
+    const withGlobal = [...fns, { name: 'uses', text: 'def uses():\n    os.system(CONFIG)' }];
+    expect(selectEntryPoints(engine, withGlobal, ['CONFIG']).at(-1)).toBe(true);
+    expect(selectEntryPoints(engine, withGlobal).at(-1)).toBe(false);
+  });
+
+  it('still finds a flow from a source in one function to a sink in another', () => {
+    const source = 'import os\n\ndef read():\n    return input()\n\ndef run(c):\n    os.system(c)\n\ndef main():\n    run(read())\n';
+    const found = analyzer.analyze({ path: 'a.py', language: 'python', source, root: parseSource('python', source) });
+    expect(found.map((f) => [f.ruleId, f.location.startLine])).toEqual([['python.taint.command-injection', 7]]);
   });
 });
