@@ -1,0 +1,181 @@
+/**
+ * List endpoints through the local gateway (JWT check, revocation lookup, rate-limit window, validation, the
+ * handler's queries and mapping, HTTP) against a bare DynamoDB Query of the same page, in the same run against
+ * the same DynamoDB Local: 10,000 vulnerabilities of one user, 100 repositories and 1,000 activity events.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { Finding, Severity } from '../shared/analysis/types.ts';
+import { LOCAL_BUCKET, LOCAL_REGION, LOCAL_TABLE } from '../lib/local/config.ts';
+import { freePort, startEmulators } from '../lib/local/emulators.ts';
+import { LOCAL_CREDENTIALS, provision } from '../lib/local/provision.ts';
+import { startServices } from '../lib/local/stack.ts';
+import type { BenchContext, BenchModule } from './lib/types.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const NAME = 'api-lists';
+const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+function percentile(samples: readonly number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function finding(i: number): Finding {
+  return {
+    ruleId: `bench.rule-${i % 40}`,
+    kind: 'rule',
+    type: i % 3 === 0 ? 'Cross-Site Scripting' : 'SQL Injection',
+    message: 'Untrusted input reaches a sensitive sink',
+    severity: SEVERITIES[i % SEVERITIES.length] as Severity,
+    confidence: 'high',
+    cwe: [i % 3 === 0 ? 'CWE-79' : 'CWE-89'],
+    owasp: 'A03:2021-Injection',
+    cvss: 7.5,
+    location: { path: `src/module-${i % 200}/file-${i}.js`, startLine: 10 + (i % 300), startColumn: 1, endLine: 10 + (i % 300), endColumn: 60 },
+    snippet: `db.query("SELECT * FROM t WHERE id=" + req.query.id${i})`,
+    fingerprint: `bench-${i}`,
+  };
+}
+
+interface Case {
+  readonly label: string;
+  /** Path and query of the first page; later pages follow `nextCursor`. */
+  readonly path: string;
+  readonly items: string;
+  /** The Query the handler's page amounts to. */
+  readonly query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
+}
+
+export default {
+  name: NAME,
+  description: 'List endpoints (10,000 vulnerabilities of one user, repositories, activity) through the local gateway vs a bare DynamoDB Query',
+  async run(context: BenchContext): Promise<void> {
+    const emulators = await startEmulators({
+      dataDir: context.workDir,
+      ports: { dynamodb: await freePort(), s3: await freePort(), sqs: await freePort() },
+    });
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    // The measurement makes thousands of requests as one user; the windows are still read and written per request.
+    process.env.RATE_LIMIT_USER = '10000000';
+    process.env.RATE_LIMIT_PUBLIC = '10000000';
+    const provisioned = await provision(emulators.endpoints, { region: LOCAL_REGION, tableName: LOCAL_TABLE, bucketName: LOCAL_BUCKET });
+    const services = await startServices({
+      endpoints: emulators.endpoints,
+      provisioned,
+      region: LOCAL_REGION,
+      dataDir: context.workDir,
+      root: ROOT,
+      apiPort: 0,
+      sfnPort: 0,
+      retryDelaySeconds: 1,
+      pollWaitSeconds: 1,
+      background: false,
+    });
+    const bare = DynamoDBDocumentClient.from(new DynamoDBClient({ region: LOCAL_REGION, endpoint: emulators.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS }));
+    try {
+      // Loaded after the services set the environment the data layer reads.
+      const { createRepository, emptyStatusCounts } = await import('../shared/db/repositories.ts');
+      const { saveFindings } = await import('../shared/db/vulnerabilities.ts');
+      const { recordActivity } = await import('../shared/db/activity.ts');
+      const { signAccessToken } = await import('../shared/http/auth.ts');
+
+      const userId = randomUUID();
+      const token = await signAccessToken({ userId, email: 'bench@example.com', subscription: 'pro' }, { expiresIn: '2h' });
+      const repoCount = 100;
+      const vulnerabilities = 10_000;
+      const started = performance.now();
+      const repoIds: string[] = [];
+      const repoWrites: Promise<void>[] = [];
+      for (let r = 0; r < repoCount; r++) {
+        const now = new Date(Date.now() - (repoCount - r) * 1000).toISOString();
+        const id = randomUUID();
+        repoIds.push(id);
+        repoWrites.push(createRepository({
+          id, userId, provider: 'github', name: `repo-${r}`, fullName: `bench/repo-${r}`, owner: 'bench', private: false, language: 'JavaScript',
+          defaultBranch: 'main', githubRepoId: 1_000_000 + r, installationId: 1, autoScanEnabled: true, autoFixEnabled: false, scanBranches: ['main'],
+          severityThreshold: 'low', totalVulnerabilities: 0, criticalCount: 0, highCount: 0, mediumCount: 0, lowCount: 0, infoCount: 0, securityScore: 100,
+          counts: emptyStatusCounts(), staleHighOrCritical: 0, countersUpdatedAt: now, scanStatus: 'never', lastScanAt: null, lastScanId: null, createdAt: now, updatedAt: now,
+        }));
+      }
+      await Promise.all(repoWrites);
+      // The vulnerabilities go to 20 repositories, 500 each, the way scans persist them.
+      const perRepo = vulnerabilities / 20;
+      for (let r = 0; r < 20; r++) {
+        const findings = Array.from({ length: perRepo }, (_, i) => finding(r * perRepo + i));
+        await saveFindings(repoIds[r] as string, randomUUID(), findings);
+      }
+      for (let e = 0; e < 1000; e += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, k) => recordActivity(userId, { type: 'scan_queued', message: `event ${e + k}`, repositoryId: repoIds[(e + k) % repoCount] })));
+      }
+      context.log(`seeded ${repoCount} repositories, ${vulnerabilities} vulnerabilities, 1000 events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+      const base = `http://127.0.0.1:${services.apiPort}`;
+      // The largest page the API serves: the handler's fixed costs (token, revocation, rate window) weigh least.
+      const limit = 100;
+      const cases: Case[] = [
+        {
+          label: 'vulnerabilities', path: `/api/vulnerabilities?limit=${limit}`, items: 'vulnerabilities',
+          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS` }, ScanIndexForward: false, Limit: limit },
+        },
+        {
+          label: 'vulnerabilities?severity=high', path: `/api/vulnerabilities?severity=high&limit=${limit}`, items: 'vulnerabilities',
+          query: { IndexName: 'gsi3', KeyConditionExpression: 'gsi3pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS#high` }, ScanIndexForward: false, Limit: limit },
+        },
+        {
+          label: 'repositories', path: `/api/repositories?limit=${limit}`, items: 'repositories',
+          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#REPOS` }, ScanIndexForward: false, Limit: limit },
+        },
+        {
+          label: 'activity (pages of 50)', path: '/api/dashboard/activity?limit=50', items: 'events',
+          query: { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#ACTIVITY` }, ScanIndexForward: false, Limit: 50 },
+        },
+      ];
+
+      const rounds = context.quick ? 40 : 200;
+      for (const c of cases) {
+        const api: number[] = [];
+        const db: number[] = [];
+        let pageItems = 0;
+        // Alternate the two, walking the pages by cursor, so drift in the emulator affects both alike.
+        let cursor: string | null = null;
+        let startKey: Record<string, unknown> | undefined;
+        for (let i = -5; i < rounds; i++) {
+          const t0 = performance.now();
+          const res = await fetch(`${base}${c.path}${cursor ? `&cursor=${cursor}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
+          const body = (await res.json()) as Record<string, unknown> & { nextCursor: string | null };
+          const t1 = performance.now();
+          if (res.status !== 200) throw new Error(`${c.path} answered ${res.status}: ${JSON.stringify(body)}`);
+          const answer = await bare.send(new QueryCommand({ TableName: LOCAL_TABLE, ...c.query, ExclusiveStartKey: startKey }));
+          const t2 = performance.now();
+          if (i >= 0) {
+            api.push(t1 - t0);
+            db.push(t2 - t1);
+            pageItems = Math.max(pageItems, (body[c.items] as unknown[]).length);
+          }
+          cursor = body.nextCursor;
+          startKey = answer.LastEvaluatedKey;
+          if (!cursor || !startKey) {
+            cursor = null;
+            startKey = undefined;
+          }
+        }
+        const ratio = percentile(api, 95) / percentile(db, 95);
+        context.log(
+          `${c.label}: API p50 ${percentile(api, 50).toFixed(1)} ms p95 ${percentile(api, 95).toFixed(1)} ms; Query p50 ${percentile(db, 50).toFixed(1)} ms p95 ${percentile(db, 95).toFixed(1)} ms (${rounds} pages of ${pageItems})`,
+        );
+        context.report({ module: NAME, metric: `${c.label}: API p50`, value: percentile(api, 50), unit: 'ms' });
+        context.report({ module: NAME, metric: `${c.label}: API p95`, value: percentile(api, 95), unit: 'ms' });
+        context.report({ module: NAME, metric: `${c.label}: bare Query p95`, value: percentile(db, 95), unit: 'ms' });
+        context.report({ module: NAME, metric: `${c.label}: API p95 / Query p95`, value: ratio, unit: 'x', target: { max: 2 }, note: `${pageItems} items per page` });
+      }
+    } finally {
+      bare.destroy();
+      await services.stop();
+      await emulators.stop();
+    }
+  },
+} satisfies BenchModule;
