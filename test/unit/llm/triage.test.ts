@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { applyEdits } from '../../../shared/analysis/apply-fixes.ts';
 import { scanFiles } from '../../../shared/analysis/scanner.ts';
 import type { Finding } from '../../../shared/analysis/types.ts';
 import { memoryCache, memoryLedger } from '../../../shared/llm/accounting.ts';
@@ -226,10 +227,11 @@ describe('fix, explanation and discovery', () => {
     const outcome = await proposeModelFix(sql, SOURCE, context());
     expect(outcome.status).toBe('ok');
     if (outcome.status !== 'ok') return;
-    const { edit } = outcome.value;
-    const fixed = Buffer.concat([Buffer.from(SOURCE).subarray(0, edit.startByte), Buffer.from(edit.replacement), Buffer.from(SOURCE).subarray(edit.endByte)]).toString();
+    const fixed = applyEdits(SOURCE, [outcome.value.edit]);
     expect(fixed.split('\n')[6]).toBe('  db.query("SELECT * FROM users WHERE id = ?", [id], (err, rows) => res.json(rows));');
     expect(fixed.split('\n')).toHaveLength(SOURCE.split('\n').length);
+    // What the fix validator checks next: a re-scan no longer reports the finding.
+    expect(scanFiles([{ path: 'src/app.js', source: fixed }]).findings.some((f) => f.cwe.includes('CWE-89'))).toBe(false);
     expect(server.requests[0]?.modelId).toBe(MAIN);
   });
 
