@@ -63,7 +63,8 @@ function* taskStates(states: Readonly<Record<string, AslState>>): Generator<[str
 export function synthesizeWorkflows(decls: readonly WorkflowDecl[]): SynthesizedWorkflow[] {
   const outdir = mkdtempSync(join(tmpdir(), 'codeguardian-synth-'));
   try {
-    const app = new App({ outdir });
+    // Only the rendered ASL is needed here; CloudFormation schema validation is most of synth time and runs in `cdk synth`.
+    const app = new App({ outdir, builtinCloudFormationValidation: false });
     const stack = new Stack(app, 'LocalWorkflows', { env: { account: LOCAL_ACCOUNT, region: LOCAL_REGION } });
     const built: { decl: WorkflowDecl; machine: sfn.StateMachine; steps: Map<string, WorkflowStepDecl> }[] = [];
     for (const decl of decls) {
