@@ -40,6 +40,9 @@ export async function registerAccount(input: { email: string; username: string; 
   return startSession(user);
 }
 
+// Built during cold start, so the first unknown-email login costs one scrypt like every other.
+decoyPasswordHash().catch(() => undefined);
+
 const badCredentials = () => new UnauthorizedError('Email or password is incorrect', { reason: 'INVALID_CREDENTIALS' });
 
 /**
