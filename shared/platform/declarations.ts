@@ -144,7 +144,10 @@ export interface WorkflowStepDecl extends HandlerDecl {
 export interface WorkflowDecl {
   readonly name: string;
   readonly envVar: (typeof ENV)[keyof typeof ENV];
-  /** Whole-execution timeout: past it the execution fails and the catch marks the job failed. */
+  /**
+   * Whole-execution timeout. Step Functions ends such an execution `TIMED_OUT` without running any Catch, so
+   * each step also has its own timeout, well inside this one, which the catch does handle.
+   */
   readonly timeoutSeconds: number;
   /** Steps in execution order; the construct wires them (Map for `analyze`, Catch to `fail`). */
   readonly steps: Readonly<Record<string, WorkflowStepDecl>>;
