@@ -679,7 +679,8 @@ export class DynamicAnalysis implements AdapterView {
     const list = (body ?? node).children().filter((c) => /case|default/.test(c.kind() as string));
     const outs = list.map((c) => {
       const s = fork(state);
-      for (const x of c.children()) if (x.isNamed() && !x.text().startsWith('case') && x !== c.field('value')) this.stmt(x, s, ctx);
+      // Case values and patterns evaluate as expressions (harmless); the statements after them run in order.
+      for (const x of c.children()) if (x.isNamed()) this.stmt(x, s, ctx);
       s.broke = false;
       return s;
     });
