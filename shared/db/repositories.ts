@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
 import type { PageRequest } from '../http/pagination.ts';
 import { documentClient, getItem, isConditionFailure, queryAll, tableName, transactWrite, type Item } from './client.ts';
@@ -133,6 +133,27 @@ export async function listRepositories(userId: string, request: PageRequest, ski
 /** Every repository of a user (dashboards, totals; users have tens, not thousands). */
 export async function allRepositoriesOf(userId: string): Promise<Item<Repository>[]> {
   return queryAll<Repository>({ index: 'gsi1', pk: `USER#${userId}#REPOS` }, 10_000);
+}
+
+/** The status × severity counters of each of a user's repositories, only those attributes read (list totals). */
+export async function repositoryCountsOf(userId: string): Promise<Pick<Repository, 'counts'>[]> {
+  const items: Pick<Repository, 'counts'>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const answer = await documentClient.send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': `USER#${userId}#REPOS` },
+        ProjectionExpression: 'counts',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    items.push(...((answer.Items ?? []) as Pick<Repository, 'counts'>[]));
+    startKey = answer.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
 
 /** Repositories connected to one GitHub repository id, across users (webhook routing). */

@@ -4,7 +4,7 @@ import type { ScanJob } from '../runtime/jobs.ts';
 import { deleteItem, getItem, isConditionFailure, putItem, queryAll, updateItem, type Item } from './client.ts';
 import { queryCount, queryFilled, type Filter } from './bulk.ts';
 import { scanKey } from './jobs.ts';
-import type { SeverityCounts } from './repositories.ts';
+import { updateRepositoryScanState, type SeverityCounts } from './repositories.ts';
 
 export const SCAN_STATUSES = ['queued', 'scanning', 'completed', 'failed'] as const;
 export type ScanStatus = (typeof SCAN_STATUSES)[number];
@@ -120,20 +120,24 @@ async function updateScan(scanId: string, set: Record<string, unknown>): Promise
 export async function updateScanProgress(scanId: string, progress: Partial<ScanProgress>, status?: ScanStatus): Promise<Item<Scan>> {
   const current = await findScan(scanId);
   if (!current) throw new NotFoundError(`Scan ${scanId} does not exist`);
-  return updateScan(scanId, { progress: { ...current.progress, ...progress }, status });
+  const updated = await updateScan(scanId, { progress: { ...current.progress, ...progress }, status });
+  if (status === 'scanning') await updateRepositoryScanState(current.repositoryId, { scanStatus: 'scanning', lastScanId: scanId });
+  return updated;
 }
 
-/** Mark a scan completed with its summary and report keys. */
+/** Mark a scan completed with its summary and report keys, and its repository's last scan. */
 export async function completeScan(scanId: string, summary: ScanSummary, reports: Scan['reports'], now = new Date()): Promise<Item<Scan>> {
   const current = await findScan(scanId);
   if (!current) throw new NotFoundError(`Scan ${scanId} does not exist`);
-  return updateScan(scanId, {
+  const updated = await updateScan(scanId, {
     status: 'completed',
     completedAt: now.toISOString(),
     summary,
     reports: { ...current.reports, ...reports },
     progress: { ...current.progress, cloned: true, scanned: true, issuesFound: summary.total },
   });
+  await updateRepositoryScanState(current.repositoryId, { scanStatus: 'completed', lastScanId: scanId, lastScanAt: updated.completedAt ?? now.toISOString() });
+  return updated;
 }
 
 /** Remove a scan that could not be queued, so no scan stays `queued` forever. */

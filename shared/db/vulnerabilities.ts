@@ -6,9 +6,9 @@ import type { PageRequest } from '../http/pagination.ts';
 import { getItem, queryAll, transactWrite, type Item, type ItemKey } from './client.ts';
 import { batchDelete, batchPut, queryCount, queryFilled, type Filter } from './bulk.ts';
 import {
-  allRepositoriesOf,
   emptyStatusCounts,
   findRepository,
+  repositoryCountsOf,
   SEVERITIES,
   writeRepositoryCounters,
   type Repository,
@@ -174,7 +174,7 @@ export async function listVulnerabilities(userId: string, filters: Vulnerability
       const repo = await findRepository(filters.repositoryId);
       return repo && repo.userId === userId ? totalFromCounters([repo], filters) : 0;
     }
-    return totalFromCounters(await allRepositoriesOf(userId), filters);
+    return totalFromCounters(await repositoryCountsOf(userId), filters);
   };
   const [page, count] = await Promise.all([
     queryFilled<Item<Vulnerability>>({ ...query, limit: request.limit, skip, cursor: request.cursor }),

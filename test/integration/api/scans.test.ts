@@ -61,6 +61,8 @@ describe('GET /api/scans and /api/scans/{id}', () => {
     expect((await api.request(`/api/scans?repositoryId=${one.repositoryId}`, { token: bob.token })).status).toBe(404);
     expect((await api.request('/api/scans?status=done', { token: user.token })).status).toBe(400);
 
+    const repo = await api.request<{ scanStatus: string; lastScanAt: string | null; lastScanId: string }>(`/api/repositories/${two.repositoryId}`, { token: user.token });
+    expect(repo.body).toMatchObject({ scanStatus: 'completed', lastScanAt: expect.any(String), lastScanId: two.scanId });
     const detail = await api.request<Scan>(`/api/scans/${two.scanId}`, { token: user.token });
     expect(detail.body).toMatchObject({ id: two.scanId, status: 'completed', reportFormats: ['json', 'sarif'], summary: expect.objectContaining({ total: 0 }) });
     const foreign = await api.request(`/api/scans/${two.scanId}`, { token: bob.token });
