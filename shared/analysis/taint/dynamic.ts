@@ -849,7 +849,8 @@ export class DynamicAnalysis implements AdapterView {
       return w.unless ? !ok : ok;
     };
     const allArgs = kwVals.length ? [...args, ...kwVals] : args;
-    this.engine.checkSinks(target, recv, this.lang === 'python' ? allArgs : args, argNodes, node, this, applies);
+    const kwIndex = keyword.length ? new Map(keyword.map((k, i) => [k.field('name')?.text() ?? '', args.length + i])) : undefined;
+    this.engine.checkSinks(target, recv, this.lang === 'python' ? allArgs : args, argNodes, node, this, applies, kwIndex);
     this.shellCommand(target, args, argNodes, node);
     const source = this.engine.source(target, node, this);
     if (source) return source;

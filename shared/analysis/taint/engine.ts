@@ -124,12 +124,26 @@ export class TaintEngine {
   }
 
   /** Reports tainted arguments of a sink call, or records them in the summary when they come from a parameter. */
-  checkSinks(t: CallTarget, _recv: Val | undefined, args: readonly Val[], argNodes: readonly SgNode[], node: SgNode, view: AdapterView, applies?: (sink: SinkSpec) => boolean): void {
+  /**
+   * `keywords` maps keyword-argument names to their index in `args` (Python passes them after the positional
+   * ones), so a sink's `keywords` are checked like its positions.
+   */
+  checkSinks(
+    t: CallTarget,
+    _recv: Val | undefined,
+    args: readonly Val[],
+    argNodes: readonly SgNode[],
+    node: SgNode,
+    view: AdapterView,
+    applies?: (sink: SinkSpec) => boolean,
+    keywords?: ReadonlyMap<string, number>,
+  ): void {
     for (const sink of this.spec.sinks) {
       if (!matches(sink, t)) continue;
       if (sink.when && applies && !applies(sink)) continue;
       const origins = sink.origins ?? ['user'];
-      const positions = sink.args ?? args.map((_, i) => i);
+      const named = sink.args && sink.keywords && keywords ? sink.keywords.flatMap((k) => (keywords.has(k) ? [keywords.get(k)!] : [])) : [];
+      const positions = sink.args ? [...sink.args, ...named] : args.map((_, i) => i);
       for (const i of positions) {
         const arg = args[i];
         if (!arg) continue;

@@ -50,6 +50,8 @@ const Sink = v.strictObject({
   kind: v.string(),
   /** Argument positions that must not be tainted; omitted means every argument. */
   args: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(0)))),
+  /** Keyword arguments (Python) that must not be tainted either, when `args` limits the positions. */
+  keywords: v.optional(names),
   /** Also a sink when the receiver itself is tainted. */
   receiver: v.optional(v.boolean()),
   origins: v.optional(v.array(v.picklist(['user', 'weak-random']))),
