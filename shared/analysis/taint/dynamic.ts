@@ -8,7 +8,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
-import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, selectEntryPoints, wordPattern } from './engine.ts';
+import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, ownCallPattern, selectEntryPoints, wordPattern } from './engine.ts';
 import { foldBinary } from './java.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
 import { CLEAN, type Const, type Taint, type Val, constant, derive, flatten, join, newContainer, sanitize, withStep } from './values.ts';
@@ -92,7 +92,8 @@ export class DynamicAnalysis implements AdapterView {
       list.push(node);
       this.functions.set(name, list);
     }
-    this.localCalls = callPattern(this.functions.keys());
+    const calls = this.lang === 'go' ? callPattern : ownCallPattern;
+    this.localCalls = calls(this.functions.keys());
     // Module-level statements: constants, configuration and top-level code (scripts, route registration).
     const state: State = { vars: new Map(), dead: false, broke: false };
     this.block(this.root, state, { returns: [], module: true });
@@ -102,7 +103,7 @@ export class DynamicAnalysis implements AdapterView {
     const textOf = (n: Node): string => (n.parent()?.kind() === 'decorated_definition' ? n.parent()!.text() : n.text());
     // A source is named in full inside the function, its receiver possibly through an import.
     const context = this.importTexts.join('\n');
-    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context));
+    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context), calls);
     named.forEach(({ node }, i) => {
       if (entries[i] && !this.inPlace.has(node.id())) this.summarise(node);
     });

@@ -264,6 +264,17 @@ function usePattern(matchers: readonly CallMatcherSpec[]): RegExp {
   return parts.length ? new RegExp(parts.join('|')) : /(?!)/;
 }
 
+/**
+ * Calls the JavaScript and Python adapters resolve to a same-file function: a bare `name(`, or `this.name(` /
+ * `self.name(` for methods; `obj.name(` is some other object's method.
+ */
+export function ownCallPattern(names: Iterable<string>): RegExp {
+  const list = escape(names);
+  if (!list.length) return /(?!)/;
+  const alt = list.join('|');
+  return new RegExp(`(?:(?<![\\w$.])|(?<![\\w$])(?:this|self)\\s*\\.\\s*)(?:${alt})\\s*\\(`);
+}
+
 /** Calls of any of the named functions (`name(`). */
 export function callPattern(names: Iterable<string>): RegExp {
   const list = escape(names);
@@ -317,22 +328,23 @@ export function selectEntryPoints(
   functions: readonly { readonly name: string; readonly text: string }[],
   taintedNames: readonly string[] = [],
   namesSource: (text: string) => boolean = (text) => engine.sourceTrigger.test(text),
+  calls: (names: Iterable<string>) => RegExp = callPattern,
 ): boolean[] {
   const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
   const src = functions.map((f) => namesSource(f.text) || (tainted?.test(f.text) ?? false));
   const snk = functions.map((f) => engine.trigger.test(f.text));
-  reachThroughCalls(functions, src);
-  reachThroughCalls(functions, snk);
+  reachThroughCalls(functions, src, calls);
+  reachThroughCalls(functions, snk, calls);
   return functions.map((_, i) => (src[i] ?? false) && (snk[i] ?? false));
 }
 
-function reachThroughCalls(functions: readonly { readonly name: string; readonly text: string }[], flags: boolean[]): void {
+function reachThroughCalls(functions: readonly { readonly name: string; readonly text: string }[], flags: boolean[], calls: (names: Iterable<string>) => RegExp): void {
   for (let changed = true; changed; ) {
     changed = false;
     const names = new Set(functions.filter((f, i) => flags[i] && f.name).map((f) => f.name));
     if (!names.size) return;
     // Summaries apply to direct calls only, so only a call can reach another function's source or sink.
-    const re = callPattern(names);
+    const re = calls(names);
     for (let i = 0; i < functions.length; i++) {
       if (flags[i] || !re.test(functions[i]!.text)) continue;
       flags[i] = true;

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { parseSource } from '../../../../shared/analysis/languages.ts';
-import { selectEntryPoints, TaintEngine } from '../../../../shared/analysis/taint/engine.ts';
+import { ownCallPattern, selectEntryPoints, TaintEngine } from '../../../../shared/analysis/taint/engine.ts';
 import { createTaintAnalyzer, loadTaintSpec, TaintSpecError, validateTaintSpec } from '../../../../shared/analysis/taint/index.ts';
 import type { RawFinding } from '../../../../shared/analysis/types.ts';
 import { annotations } from '../rule-fixtures.ts';
@@ -193,6 +193,21 @@ describe('pre-checks', () => {
     const withGlobal = [...fns, { name: 'uses', text: 'def uses():\n    os.system(CONFIG)' }];
     expect(selectEntryPoints(engine, withGlobal, ['CONFIG']).at(-1)).toBe(true);
     expect(selectEntryPoints(engine, withGlobal).at(-1)).toBe(false);
+  });
+
+  it('counts only calls the adapter resolves to the same file: bare names, this. and self.', () => {
+    expect(ownCallPattern(['read']).test('self.read()')).toBe(true);
+    expect(ownCallPattern(['read']).test('read(x)')).toBe(true);
+    expect(ownCallPattern(['run']).test('this.run(x)')).toBe(true);
+    expect(ownCallPattern(['read']).test('f.read()')).toBe(false);
+    expect(ownCallPattern(['read']).test('thread()')).toBe(false);
+    const engine = new TaintEngine(loadTaintSpec('python'), 'x');
+    const fns = [
+      { name: 'read', text: 'def read(self):\n    return input()' },
+      { name: 'copy', text: 'def copy(f):\n    os.system(f.read())' },
+      { name: 'own', text: 'def own(self):\n    os.system(self.read())' },
+    ];
+    expect(selectEntryPoints(engine, fns, [], (t) => engine.mentionsSource(t), ownCallPattern)).toEqual([false, false, true]);
   });
 
   it('still finds a flow from a source in one function to a sink in another', () => {
