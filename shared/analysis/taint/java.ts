@@ -140,14 +140,16 @@ export class JavaAnalysis implements AdapterView {
   // ---- statements ----
 
   private block(node: Node, state: State, ctx: Ctx): void {
-    for (const s of node.children()) {
+    // Comments fall through `stmt` as no-ops.
+    for (const s of node.namedChildren()) {
       if (state.dead || state.broke) return;
-      if (s.isNamed()) this.stmt(s, state, ctx);
+      this.stmt(s, state, ctx);
     }
   }
 
   private stmt(node: Node, state: State, ctx: Ctx): void {
-    switch (node.kind()) {
+    const kind = node.kind() as string;
+    switch (kind) {
       case 'block':
       case 'static_initializer':
         this.block(node, state, ctx);
@@ -155,9 +157,11 @@ export class JavaAnalysis implements AdapterView {
       case 'local_variable_declaration':
         this.localDeclaration(node, state);
         return;
-      case 'expression_statement':
-        for (const c of node.children()) if (c.isNamed()) this.expr(c, state);
+      case 'expression_statement': {
+        const e = innerOf(node, 0);
+        if (e) this.expr(e, state);
         return;
+      }
       case 'if_statement':
         this.ifStatement(node, state, ctx);
         return;
@@ -178,7 +182,7 @@ export class JavaAnalysis implements AdapterView {
         this.tryStatement(node, state, ctx);
         return;
       case 'return_statement': {
-        const e = node.children().find((c) => c.isNamed());
+        const e = innerOf(node, 1);
         if (e) ctx.returns.push(this.expr(e, state));
         state.dead = true;
         return;
@@ -204,13 +208,13 @@ export class JavaAnalysis implements AdapterView {
       case 'class_declaration':
         return;
       default:
-        if (String(node.kind()).endsWith('expression') || node.kind() === 'method_invocation') this.expr(node, state);
+        if (kind.endsWith('expression') || kind === 'method_invocation') this.expr(node, state);
     }
   }
 
   private localDeclaration(node: Node, state: State): void {
     const declared = simpleType(node.field('type')?.text() ?? '');
-    for (const d of node.children()) {
+    for (const d of node.namedChildren()) {
       if (d.kind() !== 'variable_declarator') continue;
       const name = d.field('name')?.text();
       if (!name) continue;
@@ -405,7 +409,7 @@ export class JavaAnalysis implements AdapterView {
   // ---- expressions ----
 
   private arrayInit(node: Node, state: State): Val {
-    const elems = node.children().filter((c) => c.isNamed()).map((c) => (c.kind() === 'array_initializer' ? this.arrayInit(c, state) : this.expr(c, state)));
+    const elems = node.namedChildren().filter((c) => !NOT_ARGUMENT.has(c.kind() as string)).map((c) => (c.kind() === 'array_initializer' ? this.arrayInit(c, state) : this.expr(c, state)));
     return { taints: [], box: newContainer('array', elems) };
   }
 
@@ -430,7 +434,7 @@ export class JavaAnalysis implements AdapterView {
       case 'this':
         return CLEAN;
       case 'parenthesized_expression': {
-        const inner = node.children().find((c) => c.isNamed());
+        const inner = innerOf(node, 1);
         return inner ? this.expr(inner, state) : CLEAN;
       }
       case 'cast_expression': {
@@ -506,9 +510,12 @@ export class JavaAnalysis implements AdapterView {
   }
 
   private binary(node: Node, state: State): Val {
-    const l = node.field('left');
-    const r = node.field('right');
-    const op = node.field('operator')?.text() ?? '';
+    // `left op right` is three children: one call for all of them, unless a comment sits in between.
+    const cs = node.children();
+    const three = cs.length === 3;
+    const l = three ? cs[0]! : node.field('left');
+    const r = three ? cs[2]! : node.field('right');
+    const op = (three ? cs[1]!.text() : node.field('operator')?.text()) ?? '';
     const a = l ? this.expr(l, state) : CLEAN;
     // Short-circuit: a constant left side decides `&&`/`||` without evaluating the right.
     if (op === '&&' && a.c === false && !a.assumed) return constant(false);
@@ -556,10 +563,10 @@ export class JavaAnalysis implements AdapterView {
     return v;
   }
 
-  /** Argument expressions: one kind read per child (punctuation and comments have fixed kinds). */
+  /** Argument expressions: named children without comments, one kind read each. */
   private args(node: Node): Node[] {
     const out: Node[] = [];
-    for (const c of node.field('arguments')?.children() ?? []) if (!NOT_ARGUMENT.has(c.kind() as string)) out.push(c);
+    for (const c of node.field('arguments')?.namedChildren() ?? []) if (!NOT_ARGUMENT.has(c.kind() as string)) out.push(c);
     return out;
   }
 
@@ -779,6 +786,17 @@ interface Ctx {
 export type { Ctx, State };
 
 const STRING_RESULT = new Set(['toString', 'trim', 'strip', 'substring', 'toLowerCase', 'toUpperCase', 'replace', 'replaceAll', 'concat', 'intern', 'valueOf', 'format', 'join', 'repeat']);
+
+/**
+ * The expression of a statement or parentheses: the child at its usual position, one call instead of a scan,
+ * unless something unusual (a comment) sits there; `undefined` for `return;`.
+ */
+function innerOf(node: Node, at: number): Node | undefined {
+  const c = node.child(at);
+  const k = c?.kind();
+  if (c && k !== 'line_comment' && k !== 'block_comment') return k === ';' ? undefined : c;
+  return node.children().find((x) => x.isNamed() && x.kind() !== 'line_comment' && x.kind() !== 'block_comment');
+}
 
 function fork(s: State): State {
   return { vars: new Map(s.vars), dead: s.dead, broke: false };
