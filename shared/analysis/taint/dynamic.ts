@@ -292,9 +292,8 @@ export class DynamicAnalysis implements AdapterView {
   // ---- statements ----
 
   private block(node: Node, state: State, ctx: Ctx): void {
-    for (const s of node.children()) {
+    for (const s of node.namedChildren()) {
       if (state.dead || state.broke) return;
-      if (!s.isNamed()) continue;
       if (ctx.module && node === this.root && !this.matters(s, state)) continue;
       this.stmt(s, state, ctx);
     }
@@ -783,7 +782,7 @@ export class DynamicAnalysis implements AdapterView {
   private callArgs(call: Node): { positional: Node[]; keyword: Node[] } {
     const positional: Node[] = [];
     const keyword: Node[] = [];
-    for (const c of call.field('arguments')?.children() ?? []) {
+    for (const c of call.field('arguments')?.namedChildren() ?? []) {
       const k = c.kind() as string;
       if (k === 'keyword_argument') keyword.push(c);
       else if (!PUNCTUATION.has(k) && k !== 'comment') positional.push(c);
