@@ -504,9 +504,10 @@ export class DynamicAnalysis implements AdapterView {
     const keyNode = prop ?? target.field('index') ?? target.field('subscript');
     const key = prop ? prop.text() : keyNode ? this.expr(keyNode, state) : CLEAN;
     const k = typeof key === 'string' ? key : key.c !== undefined && !key.assumed ? String(key.c) : undefined;
+    const index = typeof key !== 'string' && typeof key.c === 'number' && !key.assumed ? key.c : undefined;
     if (obj.box) {
       if (obj.box.kind === 'map' && k !== undefined) obj.box.keys.set(k, v);
-      else if (obj.box.kind !== 'map' && typeof (key as Val).c === 'number') obj.box.elems[(key as Val).c as number] = v;
+      else if (obj.box.kind !== 'map' && index !== undefined) obj.box.elems[index] = v;
       else obj.box.rest = join(obj.box.rest, v);
     } else if (objNode.kind() === 'identifier' && flatten(v).length) {
       const name = objNode.text();

@@ -7,7 +7,7 @@
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
 import { type AdapterView, type Summary, type TaintEngine, selectEntryPoints } from './engine.ts';
-import { CLEAN, type Const, type Container, type Val, constant, derive, flatten, join, newContainer, withStep } from './values.ts';
+import { CLEAN, type Const, type Container, type Taint, type Val, constant, derive, flatten, join, newContainer, withStep } from './values.ts';
 
 type Node = SgNode;
 
@@ -105,8 +105,8 @@ export class JavaAnalysis implements AdapterView {
       if (!name) continue;
       const loc = this.loc(p);
       const annotated = this.engine.annotationSource(this.annotations(p));
-      const taints = [{ origin: 'param' as const, param: index, steps: [{ ...loc, label: `parameter ${name}` }], sanitized: new Set<string>() }];
-      if (annotated) taints.push({ origin: 'user' as never, param: undefined as never, steps: [{ ...loc, label: `${annotated} ${name}` }], sanitized: new Set<string>() });
+      const taints: Taint[] = [{ origin: 'param', param: index, steps: [{ ...loc, label: `parameter ${name}` }], sanitized: new Set<string>() }];
+      if (annotated) taints.push({ origin: 'user', steps: [{ ...loc, label: `${annotated} ${name}` }], sanitized: new Set<string>() });
       state.vars.set(name, { taints, type });
       index++;
     }
