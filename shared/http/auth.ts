@@ -41,10 +41,10 @@ export async function signAccessToken(
 }
 
 /**
- * Verifies a token: signature (HS256 only), expiry, the claim shape and that its `jti` is not revoked.
+ * Verifies a token's signature (HS256 only), expiry and claim shape, without the revocation lookup.
  * Every failure is a 401 UNAUTHORIZED whose message does not echo the token.
  */
-export async function verifyAccessToken(token: string | undefined): Promise<AuthUser> {
+export async function verifyTokenSignature(token: string | undefined): Promise<AuthUser> {
   if (!token) throw new UnauthorizedError('A bearer token is required');
   let payload: unknown;
   try {
@@ -56,8 +56,19 @@ export async function verifyAccessToken(token: string | undefined): Promise<Auth
   }
   const claims = v.safeParse(TokenClaimsSchema, payload);
   if (!claims.success) throw new UnauthorizedError('The token is missing required claims');
-  if (await isTokenRevoked(claims.output.jti)) throw new UnauthorizedError('The token has been revoked');
   return claims.output;
+}
+
+/** Throws 401 when the token with this `jti` was revoked (logout). */
+export async function assertNotRevoked(jti: string): Promise<void> {
+  if (await isTokenRevoked(jti)) throw new UnauthorizedError('The token has been revoked');
+}
+
+/** Verifies a token fully: {@link verifyTokenSignature}, then that its `jti` is not revoked. */
+export async function verifyAccessToken(token: string | undefined): Promise<AuthUser> {
+  const user = await verifyTokenSignature(token);
+  await assertNotRevoked(user.jti);
+  return user;
 }
 
 /** The token of an `Authorization: Bearer <jwt>` header, or undefined. */

@@ -18,7 +18,7 @@ import type {
 import * as v from 'valibot';
 import { preloadSecrets } from '../runtime/env.ts';
 import { logger, tracer } from '../runtime/powertools.ts';
-import { bearerToken, verifyAccessToken, type AuthUser } from './auth.ts';
+import { assertNotRevoked, bearerToken, verifyTokenSignature, type AuthUser } from './auth.ts';
 import { enforceRateLimit } from './rate-limit.ts';
 import {
   AppError,
@@ -151,15 +151,23 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
   const authenticate: MiddlewareObj<APIGatewayProxyEventV2> = {
     before: async (request) => {
       if (options.access !== 'user') return;
-      const user = await verifyAccessToken(bearerToken(request.event.headers?.authorization));
+      const user = await verifyTokenSignature(bearerToken(request.event.headers?.authorization));
+      // The revocation lookup and the rate-limit count are independent: one round trip to the table, not two.
+      const [revocation, limit] = await Promise.allSettled([
+        assertNotRevoked(user.jti),
+        options.rateLimit === false ? undefined : enforceRateLimit('user', request.event, user.userId),
+      ]);
+      if (revocation.status === 'rejected') throw revocation.reason;
+      if (limit.status === 'rejected') throw limit.reason;
       logger.appendKeys({ userId: user.userId });
       users.set(request.event, user);
     },
   };
   const rateLimit: MiddlewareObj<APIGatewayProxyEventV2> = {
     before: async (request) => {
-      if (options.rateLimit === false) return;
-      await enforceRateLimit(options.access, request.event, users.get(request.event)?.userId);
+      // Authenticated routes are counted in `authenticate`, alongside the revocation lookup.
+      if (options.rateLimit === false || options.access === 'user') return;
+      await enforceRateLimit(options.access, request.event);
     },
   };
   const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
