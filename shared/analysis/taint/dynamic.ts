@@ -103,7 +103,7 @@ export class DynamicAnalysis implements AdapterView {
     const textOf = (n: Node): string => (n.parent()?.kind() === 'decorated_definition' ? n.parent()!.text() : n.text());
     // A source is named in full inside the function, its receiver possibly through an import.
     const context = this.importTexts.join('\n');
-    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context), calls);
+    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context), calls, (text) => this.engine.mentionsSink(text, context));
     named.forEach(({ node }, i) => {
       if (entries[i] && !this.inPlace.has(node.id())) this.summarise(node);
     });

@@ -87,6 +87,11 @@ export class TaintEngine {
     return this.trigger.test(text) && this.mentionsSource(text);
   }
 
+  /** Whether the text names a sink in full, like `mentionsSource`: `requests.get(`, not any `.get(`. */
+  mentionsSink(text: string, context = ''): boolean {
+    return triggersOf(this.spec).fileSinks.some((s) => s.names.test(text) && (!s.receivers || s.receivers.test(text) || (context !== '' && s.receivers.test(context))));
+  }
+
   /** Whether the text names a source in full; receivers may also be named in `context` (the file's imports). */
   mentionsSource(text: string, context = ''): boolean {
     return triggersOf(this.spec).fileSources.some((s) => s.names.test(text) && (!s.receivers || s.receivers.test(text) || (context !== '' && s.receivers.test(context))));
@@ -233,6 +238,8 @@ interface Triggers {
   readonly sources: RegExp;
   /** Per source: its names, and when it needs a receiver, the words one of them must appear as. */
   readonly fileSources: readonly { readonly names: RegExp; readonly receivers?: RegExp }[];
+  /** The same per sink and constant check. */
+  readonly fileSinks: readonly { readonly names: RegExp; readonly receivers?: RegExp }[];
 }
 
 const triggers = new WeakMap<TaintSpec, Triggers>();
@@ -285,8 +292,7 @@ function triggersOf(spec: TaintSpec): Triggers {
   const hit = triggers.get(spec);
   if (hit) return hit;
   const checks = spec.constantChecks ?? [];
-  const fileSources: { names: RegExp; receivers?: RegExp }[] = [];
-  for (const m of spec.sources) {
+  const written = (m: CallMatcherSpec): { names: RegExp; receivers?: RegExp } => {
     const names = usePattern([m]);
     // Receivers bound by name or declared type appear in the file; one typed through a hint, as that call.
     const receivers = new Set<string>();
@@ -295,15 +301,17 @@ function triggersOf(spec: TaintSpec): Triggers {
       for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) receivers.add(x);
     }
     const bare = m.anyReceiver || m.functions || m.constructors || !receivers.size;
-    fileSources.push(bare ? { names } : { names, receivers: wordPattern(receivers) });
-  }
+    return bare ? { names } : { names, receivers: wordPattern(receivers) };
+  };
+  const fileSources = spec.sources.map(written);
+  const fileSinks = [...spec.sinks, ...checks].map(written);
   if (checks.length) fileSources.push({ names: usePattern(checks) });
   const annotations = (spec.parameterAnnotations ?? []).flatMap((a) => a.names);
   if (annotations.length) fileSources.push({ names: wordPattern(annotations) });
   const decorators = spec.routeDecorators?.methods;
   if (decorators?.length) fileSources.push({ names: new RegExp(`@[\\w.]+\\.(?:${decorators.join('|')})\\s*\\(`) });
   const sources = new RegExp(fileSources.map((f) => f.names.source).join('|') || '(?!)');
-  const t: Triggers = { sinks: usePattern([...spec.sinks, ...checks]), sources, fileSources };
+  const t: Triggers = { sinks: usePattern([...spec.sinks, ...checks]), sources, fileSources, fileSinks };
   triggers.set(spec, t);
   return t;
 }
@@ -329,10 +337,11 @@ export function selectEntryPoints(
   taintedNames: readonly string[] = [],
   namesSource: (text: string) => boolean = (text) => engine.sourceTrigger.test(text),
   calls: (names: Iterable<string>) => RegExp = callPattern,
+  namesSink: (text: string) => boolean = (text) => engine.trigger.test(text),
 ): boolean[] {
   const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
   const src = functions.map((f) => namesSource(f.text) || (tainted?.test(f.text) ?? false));
-  const snk = functions.map((f) => engine.trigger.test(f.text));
+  const snk = functions.map((f) => namesSink(f.text));
   reachThroughCalls(functions, src, calls);
   reachThroughCalls(functions, snk, calls);
   return functions.map((_, i) => (src[i] ?? false) && (snk[i] ?? false));

@@ -210,6 +210,14 @@ describe('pre-checks', () => {
     expect(selectEntryPoints(engine, fns, [], (t) => engine.mentionsSource(t), ownCallPattern)).toEqual([false, false, true]);
   });
 
+  it('names a sink in full only with one of its receivers, in the text or among the imports', () => {
+    const engine = new TaintEngine(loadTaintSpec('python'), 'x');
+    expect(engine.mentionsSink('value = d.get(key)')).toBe(false);
+    expect(engine.mentionsSink('r = requests.get(url)')).toBe(true);
+    expect(engine.mentionsSink('r = rq.get(url)', 'import requests as rq')).toBe(true);
+    expect(engine.mentionsSink('cursor.execute(q)')).toBe(true);
+  });
+
   it('still finds a flow from a source in one function to a sink in another', () => {
     const source = 'import os\n\ndef read():\n    return input()\n\ndef run(c):\n    os.system(c)\n\ndef main():\n    run(read())\n';
     const found = analyzer.analyze({ path: 'a.py', language: 'python', source, root: parseSource('python', source) });
