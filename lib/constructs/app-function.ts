@@ -12,6 +12,7 @@ import { bundleHandler } from '../../esbuild.config.ts';
 import { GLOBAL_INDEXES } from '../../shared/db/table-definition.ts';
 import { ENV, type HandlerDecl } from '../../shared/platform/declarations.ts';
 import { acknowledgeRule, acknowledgeWildcardResource } from './nag.ts';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 
 type EnvVar = (typeof ENV)[keyof typeof ENV];
 
@@ -173,6 +174,14 @@ export class AppFunction extends Construct {
       );
     }
     this.setEnv(ENV.secretsArn, secret.secretArn);
+    return this;
+  }
+
+  /** Envelope encryption of stored GitHub tokens with this key; sets TOKEN_ENCRYPTION_KMS_KEY_ID. */
+  bindTokenKey(key: kms.IKey): this {
+    // Identity policy only, as in bindSecret: no key-policy edits in the data stack.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
+    this.setEnv(ENV.tokenKmsKeyId, key.keyArn);
     return this;
   }
 

@@ -91,6 +91,7 @@ export class ApiStack extends Stack {
           fn.bindQueue(props.queues.githubEvents, queues.githubEvents.envVar);
         } else {
           fn.bindBucket(data.bucket, 'read')
+            .bindTokenKey(data.tokenKey)
             .bindQueue(props.queues.scanJobs, queues.scanJobs.envVar)
             .bindQueue(props.queues.fixGeneration, queues.fixGeneration.envVar)
             .bindWorkflow(props.scanWorkflow, workflows.scan.envVar)

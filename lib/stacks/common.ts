@@ -6,12 +6,15 @@ import type { Construct } from 'constructs';
 import { ENV, type HandlerDecl } from '../../shared/platform/declarations.ts';
 import { AppFunction } from '../constructs/app-function.ts';
 import { configEnvironment, type StageConfig } from './stage-config.ts';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 
 /** What the data stack shares with the others. */
 export interface DataResources {
   readonly table: dynamodb.ITable;
   readonly bucket: s3.IBucket;
   readonly secret: secretsmanager.ISecret;
+  /** Envelope-encrypts stored GitHub user tokens. */
+  readonly tokenKey: kms.IKey;
 }
 
 /** The WebSocket stage handlers post events to. */

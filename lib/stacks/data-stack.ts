@@ -28,6 +28,8 @@ export class DataStack extends Stack implements DataResources {
   readonly table: dynamodb.Table;
   readonly bucket: s3.Bucket;
   readonly key: kms.Key;
+  /** Envelope-encrypts the GitHub user tokens stored in the table. */
+  readonly tokenKey: kms.Key;
   readonly secret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
@@ -79,6 +81,12 @@ export class DataStack extends Stack implements DataResources {
 
     this.key = new kms.Key(this, 'SecretsKey', {
       description: 'Encrypts the CodeGuardian application secret, including the key that encrypts stored GitHub tokens',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.tokenKey = new kms.Key(this, 'TokenKey', {
+      description: 'Envelope-encrypts the GitHub user tokens CodeGuardian stores',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });

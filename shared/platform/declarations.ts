@@ -58,6 +58,7 @@ export const ENV = {
   fixWorkflowArn: 'FIX_WORKFLOW_ARN',
   websocketEndpoint: 'WEBSOCKET_ENDPOINT',
   secretsArn: 'APP_SECRETS_ARN',
+  tokenKmsKeyId: 'TOKEN_ENCRYPTION_KMS_KEY_ID',
   stage: 'STAGE',
 } as const;
 

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { ConfigError, requireSecret } from './env.ts';
+import { ENV } from '../platform/declarations.ts';
 
 /**
  * Encryption at rest of third-party tokens (GitHub user tokens). AES-256-GCM; the key is either the local
@@ -11,7 +12,7 @@ import { ConfigError, requireSecret } from './env.ts';
  * Formats: `v1.local.<iv>.<tag>.<ciphertext>` and `v1.kms.<wrappedKey>.<iv>.<tag>.<ciphertext>` (base64url).
  */
 
-export const KMS_KEY_ENV = 'TOKEN_ENCRYPTION_KMS_KEY_ID';
+export const KMS_KEY_ENV = ENV.tokenKmsKeyId;
 
 export class TokenDecryptionError extends Error {
   override readonly name = 'TokenDecryptionError';

@@ -62,11 +62,22 @@ describe('ApiStack from a route list', () => {
     expect(webhook[ENV.githubEventsQueueUrl]).toBeDefined();
     for (const name of [ENV.bucketName, ENV.scanJobsQueueUrl, ENV.scanWorkflowArn]) expect(webhook[name]).toBeUndefined();
     const user = envOf('GET /api/repositories/{id}');
-    for (const name of [ENV.bucketName, ENV.scanJobsQueueUrl, ENV.fixGenerationQueueUrl, ENV.scanWorkflowArn, ENV.tableName, ENV.secretsArn]) {
+    for (const name of [ENV.bucketName, ENV.scanJobsQueueUrl, ENV.fixGenerationQueueUrl, ENV.scanWorkflowArn, ENV.tableName, ENV.secretsArn, ENV.tokenKmsKeyId]) {
       expect(user[name]).toBeDefined();
     }
     expect(user[ENV.githubEventsQueueUrl]).toBeUndefined();
+    expect(webhook[ENV.tokenKmsKeyId]).toBeUndefined();
   });
+});
+
+test('user routes may envelope-encrypt GitHub tokens with the data stack\'s token key, and nothing more', () => {
+  const { api } = build(ROUTES);
+  const policies = Template.fromStack(api).findResources('AWS::IAM::Policy');
+  const kmsStatements = Object.values(policies)
+    .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown }[] } } }).Properties.PolicyDocument.Statement)
+    .filter((statement) => JSON.stringify(statement.Action).includes('kms:GenerateDataKey'));
+  expect(kmsStatements.length).toBeGreaterThan(0);
+  for (const statement of kmsStatements) expect(statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
 });
 
 describe('ApiStack refuses bad route lists', () => {
