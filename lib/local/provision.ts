@@ -51,7 +51,8 @@ export function queueName(decl: QueueDecl): string {
   return `codeguardian-${decl.name}`;
 }
 
-async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+/** Creates the single table (keys and indexes from table-definition.ts, TTL on) unless it exists. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const keyNames = [TABLE_KEYS.partitionKey, TABLE_KEYS.sortKey, ...GLOBAL_INDEXES.flatMap((i) => [i.partitionKey, i.sortKey])];
   const attributes: AttributeDefinition[] = [...new Set(keyNames)].map((name) => ({ AttributeName: name, AttributeType: 'S' }));
   try {
