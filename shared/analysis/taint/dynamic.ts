@@ -9,18 +9,11 @@
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
 import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, ownCallPattern, selectEntryPoints, wordPattern } from './engine.ts';
-import { foldBinary } from './java.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
-import { CLEAN, type Const, type Taint, type Val, constant, derive, flatten, join, newContainer, sanitize, withStep } from './values.ts';
+import { CLEAN, type Const, type State, type Taint, type Val, constant, derive, flatten, foldBinary, fork, join, joined, merge, newContainer, sanitize, withStep } from './values.ts';
 
 type Node = SgNode;
 export type DynamicLanguage = 'javascript' | 'python' | 'go';
-
-interface State {
-  vars: Map<string, Val>;
-  dead: boolean;
-  broke: boolean;
-}
 
 interface Ctx {
   readonly returns: Val[];
@@ -1188,23 +1181,3 @@ export class DynamicAnalysis implements AdapterView {
   }
 }
 
-function fork(s: State): State {
-  return { vars: new Map(s.vars), dead: s.dead, broke: false };
-}
-
-function joined(a: State, b: State): State {
-  if (a.dead && !b.dead) return fork(b);
-  if (b.dead && !a.dead) return fork(a);
-  const vars = new Map(a.vars);
-  for (const [k, v] of b.vars) {
-    const o = vars.get(k);
-    vars.set(k, o ? join(o, v) : v);
-  }
-  return { vars, dead: a.dead && b.dead, broke: false };
-}
-
-function merge(target: State, a: State, b: State): void {
-  const j = joined(a, b);
-  target.vars = j.vars;
-  target.dead = j.dead;
-}

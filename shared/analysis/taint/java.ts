@@ -7,16 +7,9 @@
 import type { SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
 import { type AdapterView, type Summary, type TaintEngine, selectEntryPoints } from './engine.ts';
-import { CLEAN, type Const, type Container, type Taint, type Val, constant, derive, flatten, join, newContainer, withStep } from './values.ts';
+import { CLEAN, type Const, type Container, type State, type Taint, type Val, constant, derive, flatten, foldBinary, fork, join, joined, merge, newContainer, withStep } from './values.ts';
 
 type Node = SgNode;
-
-interface State {
-  vars: Map<string, Val>;
-  dead: boolean;
-  /** Set by `break`; cleared by the enclosing loop or switch. */
-  broke: boolean;
-}
 
 const NOT_ARGUMENT = new Set(['(', ')', ',', 'block_comment', 'line_comment']);
 const LITERAL_NUMBER = new Set(['decimal_integer_literal', 'hex_integer_literal', 'octal_integer_literal', 'binary_integer_literal', 'decimal_floating_point_literal']);
@@ -796,66 +789,6 @@ function innerOf(node: Node, at: number): Node | undefined {
   const k = c?.kind();
   if (c && k !== 'line_comment' && k !== 'block_comment') return k === ';' ? undefined : c;
   return node.children().find((x) => x.isNamed() && x.kind() !== 'line_comment' && x.kind() !== 'block_comment');
-}
-
-function fork(s: State): State {
-  return { vars: new Map(s.vars), dead: s.dead, broke: false };
-}
-
-function joined(a: State, b: State): State {
-  if (a.dead && !b.dead) return fork(b);
-  if (b.dead && !a.dead) return fork(a);
-  const vars = new Map(a.vars);
-  for (const [k, v] of b.vars) {
-    const o = vars.get(k);
-    vars.set(k, o ? join(o, v) : v);
-  }
-  return { vars, dead: a.dead && b.dead, broke: false };
-}
-
-function merge(target: State, a: State, b: State): void {
-  const j = joined(a, b);
-  target.vars = j.vars;
-  target.dead = j.dead;
-}
-
-export function foldBinary(op: string, a: Val, b: Val): Const | undefined {
-  const x = a.c;
-  const y = b.c;
-  if (x === undefined || y === undefined) return undefined;
-  switch (op) {
-    case '+':
-      if (typeof x === 'number' && typeof y === 'number') return x + y;
-      if (typeof x === 'string' || typeof y === 'string') return `${x}${y}`;
-      return undefined;
-    case '-':
-      return typeof x === 'number' && typeof y === 'number' ? x - y : undefined;
-    case '*':
-      return typeof x === 'number' && typeof y === 'number' ? x * y : undefined;
-    case '/':
-      if (typeof x !== 'number' || typeof y !== 'number' || y === 0) return undefined;
-      return Number.isInteger(x) && Number.isInteger(y) && a.type !== 'double' && b.type !== 'double' ? Math.trunc(x / y) : x / y;
-    case '%':
-      return typeof x === 'number' && typeof y === 'number' && y !== 0 ? x % y : undefined;
-    case '>':
-      return typeof x === 'number' && typeof y === 'number' ? x > y : undefined;
-    case '<':
-      return typeof x === 'number' && typeof y === 'number' ? x < y : undefined;
-    case '>=':
-      return typeof x === 'number' && typeof y === 'number' ? x >= y : undefined;
-    case '<=':
-      return typeof x === 'number' && typeof y === 'number' ? x <= y : undefined;
-    case '==':
-      return typeof x === 'string' && typeof y === 'string' ? undefined : x === y;
-    case '!=':
-      return typeof x === 'string' && typeof y === 'string' ? undefined : x !== y;
-    case '&&':
-      return typeof x === 'boolean' && typeof y === 'boolean' ? x && y : undefined;
-    case '||':
-      return typeof x === 'boolean' && typeof y === 'boolean' ? x || y : undefined;
-    default:
-      return undefined;
-  }
 }
 
 /** Calls on constant strings that fold (`"ABC".charAt(1)`, `s.equals("x")`), so selectors and conditions fold. */

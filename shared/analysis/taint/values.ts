@@ -109,3 +109,75 @@ export function newContainer(kind: Container['kind'], elems: Val[] = []): Contai
 export function isSafeFor(t: Taint, kind: string): boolean {
   return t.sanitized.has(kind) || (t.sanitized.has('all') && kind !== 'trust-boundary');
 }
+
+/** What is known at one program point: each variable's value, and whether the point is reachable. */
+export interface State {
+  vars: Map<string, Val>;
+  dead: boolean;
+  /** Set by `break`; cleared by the enclosing loop or switch. */
+  broke: boolean;
+}
+
+/** A copy of the state to analyse one branch in. */
+export function fork(s: State): State {
+  return { vars: new Map(s.vars), dead: s.dead, broke: false };
+}
+
+/** The state after two branches meet: unreachable branches drop out, values join. */
+export function joined(a: State, b: State): State {
+  if (a.dead && !b.dead) return fork(b);
+  if (b.dead && !a.dead) return fork(a);
+  const vars = new Map(a.vars);
+  for (const [k, v] of b.vars) {
+    const o = vars.get(k);
+    vars.set(k, o ? join(o, v) : v);
+  }
+  return { vars, dead: a.dead && b.dead, broke: false };
+}
+
+/** {@link joined}, written into `target`. */
+export function merge(target: State, a: State, b: State): void {
+  const j = joined(a, b);
+  target.vars = j.vars;
+  target.dead = j.dead;
+}
+
+/** Folds a binary operation on two compile-time constants; undefined when it does not fold. */
+export function foldBinary(op: string, a: Val, b: Val): Const | undefined {
+  const x = a.c;
+  const y = b.c;
+  if (x === undefined || y === undefined) return undefined;
+  switch (op) {
+    case '+':
+      if (typeof x === 'number' && typeof y === 'number') return x + y;
+      if (typeof x === 'string' || typeof y === 'string') return `${x}${y}`;
+      return undefined;
+    case '-':
+      return typeof x === 'number' && typeof y === 'number' ? x - y : undefined;
+    case '*':
+      return typeof x === 'number' && typeof y === 'number' ? x * y : undefined;
+    case '/':
+      if (typeof x !== 'number' || typeof y !== 'number' || y === 0) return undefined;
+      return Number.isInteger(x) && Number.isInteger(y) && a.type !== 'double' && b.type !== 'double' ? Math.trunc(x / y) : x / y;
+    case '%':
+      return typeof x === 'number' && typeof y === 'number' && y !== 0 ? x % y : undefined;
+    case '>':
+      return typeof x === 'number' && typeof y === 'number' ? x > y : undefined;
+    case '<':
+      return typeof x === 'number' && typeof y === 'number' ? x < y : undefined;
+    case '>=':
+      return typeof x === 'number' && typeof y === 'number' ? x >= y : undefined;
+    case '<=':
+      return typeof x === 'number' && typeof y === 'number' ? x <= y : undefined;
+    case '==':
+      return typeof x === 'string' && typeof y === 'string' ? undefined : x === y;
+    case '!=':
+      return typeof x === 'string' && typeof y === 'string' ? undefined : x !== y;
+    case '&&':
+      return typeof x === 'boolean' && typeof y === 'boolean' ? x && y : undefined;
+    case '||':
+      return typeof x === 'boolean' && typeof y === 'boolean' ? x || y : undefined;
+    default:
+      return undefined;
+  }
+}
