@@ -26,7 +26,8 @@ import { toRepositoryDetail, toRepositorySummary } from './mappers.ts';
 
 const DEFAULT_SETTINGS: RepositorySettings = { autoScanEnabled: true, autoFixEnabled: false, scanBranches: [], severityThreshold: 'low' };
 
-function newRepository(userId: string, source: Omit<InstalledRepository, 'githubRepoId' | 'installationId'> & Partial<InstalledRepository> & { localPath?: string }): Repository {
+/** A repository item as connecting writes it: default settings, zero counters, never scanned. */
+export function newRepository(userId: string, source: Omit<InstalledRepository, 'githubRepoId' | 'installationId'> & Partial<InstalledRepository> & { localPath?: string }): Repository {
   const now = new Date().toISOString();
   const counts = emptyStatusCounts();
   return {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Finding, Severity } from '../../../shared/analysis/types.ts';
 import { recordFixPullRequest } from '../../../shared/db/fix-pull-requests.ts';
-import { createRepository, emptyStatusCounts, type Repository } from '../../../shared/db/repositories.ts';
+import { createRepository, type Repository } from '../../../shared/db/repositories.ts';
+import { newRepository } from '../../../shared/api/repositories.ts';
 import { completeScan, findScan } from '../../../shared/db/scans.ts';
 import { saveFindings } from '../../../shared/db/vulnerabilities.ts';
 import { saveScanReports } from '../../../shared/api/scan-reports.ts';
@@ -117,13 +118,8 @@ export async function completeWithReports(scanId: string, findings: readonly Fin
  * was confirmed (the API tests of connect itself run against a fake GitHub).
  */
 export async function githubRepositoryOf(userId: string): Promise<Repository> {
-  const now = new Date().toISOString();
   const name = `repo-${randomUUID().slice(0, 8)}`;
-  const counts = emptyStatusCounts();
-  const repo: Repository = {
-    id: randomUUID(),
-    userId,
-    provider: 'github',
+  const repo = newRepository(userId, {
     name,
     fullName: `octo-org/${name}`,
     owner: 'octo-org',
@@ -132,26 +128,7 @@ export async function githubRepositoryOf(userId: string): Promise<Repository> {
     defaultBranch: 'main',
     githubRepoId: Math.floor(Math.random() * 1e9),
     installationId: 42,
-    autoScanEnabled: true,
-    autoFixEnabled: false,
-    scanBranches: ['main'],
-    severityThreshold: 'low',
-    totalVulnerabilities: 0,
-    criticalCount: 0,
-    highCount: 0,
-    mediumCount: 0,
-    lowCount: 0,
-    infoCount: 0,
-    securityScore: 100,
-    counts,
-    staleHighOrCritical: 0,
-    countersUpdatedAt: now,
-    scanStatus: 'never',
-    lastScanAt: null,
-    lastScanId: null,
-    createdAt: now,
-    updatedAt: now,
-  };
+  });
   await createRepository(repo);
   return repo;
 }
