@@ -40,6 +40,24 @@ export interface Suppression {
   readonly reason: string;
 }
 
+/**
+ * The model's triage of a finding. Advisory only: it may lower the finding's priority and is shown with its
+ * reasoning; it never changes severity or status and never removes the finding.
+ */
+export interface FindingTriage {
+  readonly verdict: 'true_positive' | 'false_positive' | 'uncertain';
+  /** 0 to 1. */
+  readonly confidence: number;
+  readonly reasoning: string;
+  readonly model: string;
+  /** Prompt id and version, e.g. `triage@1`. */
+  readonly promptVersion: string;
+  /** `lowered` for a confident false-positive verdict. */
+  readonly priority: 'normal' | 'lowered';
+  /** True when the answer came from the cache (no model call). */
+  readonly cached: boolean;
+}
+
 export interface Finding {
   readonly ruleId: string;
   readonly kind: FindingKind;
@@ -65,6 +83,8 @@ export interface Finding {
   readonly fix?: FindingFix;
   /** Set when a suppression applies; suppressed findings are kept for the record, not reported. */
   readonly suppression?: Suppression;
+  /** Added by the scan's model triage when a model is configured; persisted with the vulnerability. */
+  readonly triage?: FindingTriage;
 }
 
 /** What each analyzer receives for one file. The root is parsed once and shared by all analyzers. */
