@@ -2,21 +2,15 @@
  * Model triage of a scan's findings. The model cannot delete or dismiss anything: every finding comes back, in
  * order and unchanged, with an added `triage` that may lower its priority; a person decides its status.
  */
-import type { Finding } from '../analysis/types.ts';
+import type { Finding, FindingTriage } from '../analysis/types.ts';
 import { redactSecrets } from '../domain/mask.ts';
 import { findingExcerpts, type SourceFiles } from './context.ts';
-import { triagePrompt, type TriageAnswer } from './prompts/triage.ts';
+import { triagePrompt } from './prompts/triage.ts';
 import { runPrompt, type ModelContext } from './run.ts';
 import type { ModelErrorCode, TokenUsage } from './provider.ts';
 
-export interface FindingTriage extends TriageAnswer {
-  readonly model: string;
-  /** `triage@1`: prompt id and version. */
-  readonly promptVersion: string;
-  /** `lowered` when the model judges a false positive with confidence ≥ {@link LOWER_PRIORITY_CONFIDENCE}. */
-  readonly priority: 'normal' | 'lowered';
-  readonly cached: boolean;
-}
+/** The answer plus model, prompt version and priority; `lowered` from a false positive at ≥ {@link LOWER_PRIORITY_CONFIDENCE}. */
+export type { FindingTriage };
 
 export type TriagedFinding<F extends Finding = Finding> = F & { readonly triage?: FindingTriage };
 
