@@ -152,14 +152,15 @@ export class FakeGitHub {
   }
 
   static async start(): Promise<FakeGitHub> {
-    let fake: FakeGitHub | undefined;
+    const holder: { fake?: FakeGitHub } = {};
     const server = createServer((req, res) => {
-      fake?.handle(req, res).catch((error: unknown) => {
+      holder.fake?.handle(req, res).catch((error: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: `fake GitHub error: ${(error as Error).message}` }));
       });
     });
-    fake = new FakeGitHub(server);
+    const fake = new FakeGitHub(server);
+    holder.fake = fake;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     fake.baseUrlValue = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     return fake;
@@ -328,7 +329,7 @@ export class FakeGitHub {
     const top = `${repo.owner}-${repo.name}-${commit.sha.slice(0, 7)}/`;
     const archive = pack();
     const chunks: Buffer[] = [];
-    archive.on('data', (chunk: Buffer) => chunks.push(chunk));
+    archive.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
     const done = new Promise<void>((resolve, reject) => {
       archive.on('end', resolve);
       archive.on('error', reject);
