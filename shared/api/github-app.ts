@@ -1,7 +1,7 @@
-import { App } from '@octokit/app';
-import { Octokit } from '@octokit/core';
+import type { App } from '@octokit/app';
+import { githubApp, installationClient, statusOf } from '../github/client.ts';
 import { ConflictError, ServiceUnavailableError } from '../http/errors.ts';
-import { config, loadSecrets } from '../runtime/env.ts';
+import { ConfigError, config } from '../runtime/env.ts';
 import { logger } from '../runtime/powertools.ts';
 
 /** What connecting needs to know of a GitHub repository the App is installed on. */
@@ -14,19 +14,6 @@ export interface InstalledRepository {
   readonly private: boolean;
   readonly language: string | null;
   readonly defaultBranch: string;
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { status?: unknown }).status;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** The GitHub App client against GITHUB_API_URL (github.com or GitHub Enterprise Server), or undefined when not configured. */
-async function githubApp(): Promise<App | undefined> {
-  const { githubAppId, githubApiUrl } = config();
-  const privateKey = (await loadSecrets()).GITHUB_APP_PRIVATE_KEY;
-  if (!githubAppId || !privateKey) return undefined;
-  return new App({ appId: githubAppId, privateKey: privateKey.replace(/\\n/g, '\n'), Octokit: Octokit.defaults({ baseUrl: githubApiUrl }) });
 }
 
 /** `GITHUB_URL/apps/<slug>/installations/new`, the slug from GITHUB_APP_SLUG or else from `GET /app`. */
@@ -51,6 +38,11 @@ async function notInstalled(app: App | undefined, fullName: string, configured: 
 }
 
 function unavailable(error: unknown): ServiceUnavailableError {
+  if (error instanceof ConfigError) {
+    // The operator's fix-it message goes to the log; the caller learns only that the App is misconfigured.
+    logger.error('GitHub App configuration refused', { message: error.message });
+    return new ServiceUnavailableError('The GitHub App is misconfigured on this server; its operator has the details in the log', 'GITHUB_APP_MISCONFIGURED');
+  }
   logger.warn('GitHub request failed', { status: statusOf(error), message: (error as Error).message });
   return new ServiceUnavailableError('GitHub did not answer as expected; try again later', 'GITHUB_UNAVAILABLE');
 }
@@ -62,7 +54,9 @@ function unavailable(error: unknown): ServiceUnavailableError {
  */
 export async function installedRepository(fullName: string): Promise<InstalledRepository> {
   const [owner, repo] = fullName.split('/') as [string, string];
-  const app = await githubApp();
+  const app = await githubApp().catch((error: unknown) => {
+    throw unavailable(error);
+  });
   if (!app) throw await notInstalled(undefined, fullName, false);
   let installationId: number;
   try {
@@ -72,7 +66,7 @@ export async function installedRepository(fullName: string): Promise<InstalledRe
     throw unavailable(error);
   }
   try {
-    const client = await app.getInstallationOctokit(installationId);
+    const client = await installationClient(installationId);
     const { data } = await client.request('GET /repos/{owner}/{repo}', { owner, repo });
     return {
       githubRepoId: Number(data.id),
