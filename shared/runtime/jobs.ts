@@ -26,13 +26,21 @@ export type ScanJob = v.InferOutput<typeof ScanJobSchema>;
 export const ScanStateSchema = v.looseObject(ScanJobSchema.entries);
 export type ScanState = v.InferOutput<typeof ScanStateSchema>;
 
-/** One shard of the files of a scan: the Map state's item and `analyzeShard`'s input. */
+/**
+ * One shard of the files of a scan: the Map state's item and `analyzeShard`'s input. Its file list is an object
+ * in the bucket (`filesKey`), so the state stays far below Step Functions' 256 KB whatever the repository's size.
+ */
 export const ShardSchema = v.looseObject({
   scanId: JobId,
+  userId: v.pipe(v.string(), v.minLength(1)),
+  repositoryId: v.pipe(v.string(), v.minLength(1)),
   shardIndex: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  shardCount: v.pipe(v.number(), v.integer(), v.minValue(1)),
   sourceKey: v.pipe(v.string(), v.minLength(1)),
-  files: v.array(v.string()),
+  filesKey: v.pipe(v.string(), v.minLength(1)),
+  fileCount: v.pipe(v.number(), v.integer(), v.minValue(1)),
 });
+export type Shard = v.InferOutput<typeof ShardSchema>;
 
 /** A fix job on the fix-generation queue, and the fix workflow's input. */
 export const FixJobSchema = v.object({
