@@ -19,6 +19,8 @@ export const ScanJobSchema = v.object({
   branch: v.optional(v.pipe(v.string(), v.minLength(1))),
   commitSha: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{7,64}$/i, 'must be a commit hash'))),
   pullRequestNumber: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** Pull request scans: the base commit, against which findings new in the pull request are told apart. */
+  baseSha: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{7,64}$/i, 'must be a commit hash'))),
 });
 export type ScanJob = v.InferOutput<typeof ScanJobSchema>;
 
