@@ -19,6 +19,10 @@ import { readScanReport, reportContentType, type ReportFormat } from './scan-rep
 export interface ScanRequest {
   readonly trigger: ScanJob['trigger'];
   readonly branch?: string;
+  /** The exact commit to scan (pushes and pull requests); the branch head when absent. */
+  readonly commitSha?: string;
+  readonly pullRequestNumber?: number;
+  readonly baseSha?: string;
 }
 
 /**
@@ -26,7 +30,7 @@ export interface ScanRequest {
  * the repository's scan state, then the job on the scan-jobs queue. If the job cannot be queued the scan item
  * is removed again, so no scan waits forever.
  */
-export async function queueScan(user: AuthUser, repo: Repository, request: ScanRequest): Promise<Scan> {
+export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>, repo: Repository, request: ScanRequest): Promise<Scan> {
   await consumeScanQuota(user.userId, user.subscription);
   const now = new Date().toISOString();
   const id = randomUUID();
@@ -38,6 +42,7 @@ export async function queueScan(user: AuthUser, repo: Repository, request: ScanR
     status: 'queued',
     trigger: request.trigger,
     branch: request.branch ?? repo.defaultBranch,
+    ...(request.commitSha ? { commitSha: request.commitSha } : {}),
     startedAt: now,
     updatedAt: now,
     completedAt: null,
@@ -46,7 +51,16 @@ export async function queueScan(user: AuthUser, repo: Repository, request: ScanR
     reports: {},
     executionId: `scan-${id}`,
   };
-  const job: ScanJob = v.parse(ScanJobSchema, { scanId: id, repositoryId: repo.id, userId: user.userId, trigger: request.trigger, branch: scan.branch });
+  const job: ScanJob = v.parse(ScanJobSchema, {
+    scanId: id,
+    repositoryId: repo.id,
+    userId: user.userId,
+    trigger: request.trigger,
+    branch: scan.branch,
+    commitSha: request.commitSha,
+    pullRequestNumber: request.pullRequestNumber,
+    baseSha: request.baseSha,
+  });
   await createScan(scan);
   try {
     await sqs.send(new SendMessageCommand({ QueueUrl: requireEnv(ENV.scanJobsQueueUrl), MessageBody: JSON.stringify(job) }));
