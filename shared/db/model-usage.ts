@@ -192,3 +192,40 @@ export async function userModelUsageByDay(userId: string, dayPrefix = ''): Promi
 }
 
 export { EMPTY as NO_MODEL_USAGE };
+
+/** What the model pass of a scan did, kept beside its usage so the scan detail can say why triage stopped. */
+export interface ScanModelPass {
+  /**
+   * `skipped`: no model configured. `budget_exhausted`: a token budget was spent and calls stopped; the rest of
+   * the findings are untriaged. `partial`: some calls failed. `failed`: the pass itself could not run.
+   */
+  readonly status: 'complete' | 'partial' | 'budget_exhausted' | 'skipped' | 'failed';
+  /** One sentence for people: what happened and what to do about it. */
+  readonly message: string;
+  readonly triaged: number;
+  readonly cached: number;
+  readonly failed: number;
+  readonly notTriaged: number;
+  /** Model-found findings from discovery in changed code. */
+  readonly discovered: number;
+  readonly at: string;
+}
+
+/** Record the model pass of a scan (one attribute on the scan's usage item). */
+export async function recordScanModelPass(scanId: string, pass: ScanModelPass): Promise<void> {
+  await documentClient.send(
+    new UpdateCommand({
+      TableName: tableName(),
+      Key: scanUsageKey(scanId),
+      UpdateExpression: 'SET #p = :p, #s = :s, #e = :e',
+      ExpressionAttributeNames: { '#p': 'pass', '#s': 'scanId', '#e': 'entity' },
+      ExpressionAttributeValues: { ':p': pass, ':s': scanId, ':e': 'ModelUsage' },
+    }),
+  );
+}
+
+/** Scan detail: the usage of a scan and what its model pass did (undefined when it never ran). */
+export async function scanModelReport(scanId: string): Promise<{ usage: ModelUsage; pass: ScanModelPass | undefined } | undefined> {
+  const item = await getItem<ModelUsage & { pass?: ScanModelPass }>(scanUsageKey(scanId), { consistent: true });
+  return item ? { usage: toUsage(item), pass: item.pass } : undefined;
+}
