@@ -5,9 +5,11 @@
  */
 
 import type { GenericSchema } from 'valibot';
+import { aiRoutes } from './routes/ai.ts';
 import { authRoutes } from './routes/auth.ts';
 import { compatRoutes } from './routes/compat.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { fixRoutes } from './routes/fixes.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { repositoryRoutes } from './routes/repositories.ts';
 import { scanRoutes } from './routes/scans.ts';
@@ -26,6 +28,8 @@ export interface HandlerDecl {
   readonly timeoutSeconds?: number;
   /** @default 512 */
   readonly memoryMb?: number;
+  /** Calls the configured Bedrock models; only such handlers are granted `bedrock:InvokeModel`. @default false */
+  readonly invokesModel?: boolean;
 }
 
 export interface RouteDecl extends HandlerDecl {
@@ -72,6 +76,8 @@ export const routes: readonly RouteDecl[] = [
   ...scanRoutes,
   ...dashboardRoutes,
   ...compatRoutes,
+  ...fixRoutes,
+  ...aiRoutes,
 ];
 
 export interface WebSocketDecl {
@@ -165,7 +171,7 @@ export const workflows = {
       fetchSource: { entry: 'lambdas/scan-steps/fetch-source.ts', timeoutSeconds: 300, memoryMb: 1024 },
       planShards: { entry: 'lambdas/scan-steps/plan-shards.ts', timeoutSeconds: 60 },
       analyzeShard: { entry: 'lambdas/scan-steps/analyze-shard.ts', timeoutSeconds: 600, memoryMb: 2048 },
-      triage: { entry: 'lambdas/scan-steps/triage-findings.ts', timeoutSeconds: 600 },
+      triage: { entry: 'lambdas/scan-steps/triage-findings.ts', timeoutSeconds: 600, invokesModel: true },
       persist: { entry: 'lambdas/scan-steps/persist-findings.ts', timeoutSeconds: 300 },
       report: { entry: 'lambdas/scan-steps/write-reports.ts', timeoutSeconds: 120 },
       finish: { entry: 'lambdas/scan-steps/finish-scan.ts', timeoutSeconds: 60 },
@@ -177,7 +183,7 @@ export const workflows = {
     envVar: ENV.fixWorkflowArn,
     timeoutSeconds: 300,
     steps: {
-      buildFix: { entry: 'lambdas/fix-steps/build-fix.ts', timeoutSeconds: 120 },
+      buildFix: { entry: 'lambdas/fix-steps/build-fix.ts', timeoutSeconds: 120, invokesModel: true },
       validateFix: { entry: 'lambdas/fix-steps/validate-fix.ts', timeoutSeconds: 120, retries: 0 },
       openPullRequest: { entry: 'lambdas/fix-steps/open-pull-request.ts', timeoutSeconds: 60 },
     },

@@ -73,6 +73,8 @@ export interface ConverseServer {
   /** Replies still queued. */
   pending(): number;
   reset(): void;
+  /** Let the process exit while the server is still open (a server shared by a whole test file's fixtures). */
+  unref(): void;
   close(): Promise<void>;
 }
 
@@ -183,6 +185,11 @@ export async function startConverseServer(): Promise<ConverseServer> {
       queue = [];
       fallback = undefined;
       requests.length = 0;
+    },
+    unref: () => {
+      server.unref();
+      for (const session of sessions) session.unref();
+      server.on('session', (session: Http2Session) => session.unref());
     },
     close: () =>
       new Promise<void>((resolve) => {
