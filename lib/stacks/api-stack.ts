@@ -94,9 +94,9 @@ export class ApiStack extends Stack {
             .bindTokenKey(data.tokenKey)
             .bindQueue(props.queues.scanJobs, queues.scanJobs.envVar)
             .bindQueue(props.queues.fixGeneration, queues.fixGeneration.envVar)
-            .bindWorkflow(props.scanWorkflow, workflows.scan.envVar)
-            .bindModels(models);
+            .bindWorkflow(props.scanWorkflow, workflows.scan.envVar);
         }
+        if (route.invokesModel) fn.bindModels(models);
         byEntry.set(route.entry, fn);
       }
       const routeId = `${constructIdFor(route.entry)}${route.method}`;

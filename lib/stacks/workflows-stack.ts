@@ -52,8 +52,8 @@ export class WorkflowsStack extends Stack {
       if (!fn) {
         fn = withEvents(platformFunction(this, config, decl))
           .bindBucket(data.bucket, workflow === 'scan' ? 'write' : 'read')
-          .bindQueue(queueOf('notifications'), queues.notifications.envVar)
-          .bindModels(models);
+          .bindQueue(queueOf('notifications'), queues.notifications.envVar);
+        if (decl.invokesModel) fn.bindModels(models);
         if (workflow === 'scan') fn.bindQueue(queueOf('fixGeneration'), queues.fixGeneration.envVar);
         steps.set(entry, fn);
       }
