@@ -1,6 +1,5 @@
 import { workflowStep } from '../../shared/http/presets.ts';
-import { FixStateSchema } from '../../shared/runtime/jobs.ts';
-import { pendingFixStep } from '../../shared/runtime/pending-work.ts';
+import { buildFixStep, FixWorkflowStateSchema } from '../../shared/fix/workflow.ts';
 
-/** Fix workflow step: build the fix from the rule rewrite or the model. */
-export const handler = workflowStep(FixStateSchema, () => pendingFixStep('buildFix'));
+/** Fix workflow step: the vulnerability's file at the base commit and its fix (rule rewrite, else the model's). */
+export const handler = workflowStep(FixWorkflowStateSchema, (input) => buildFixStep(input));

@@ -1,6 +1,5 @@
 import { workflowStep } from '../../shared/http/presets.ts';
-import { FixStateSchema } from '../../shared/runtime/jobs.ts';
-import { pendingFixStep } from '../../shared/runtime/pending-work.ts';
+import { FixWorkflowStateSchema, openPullRequestStep } from '../../shared/fix/workflow.ts';
 
-/** Fix workflow step: commit through the Git Data API and open the pull request. */
-export const handler = workflowStep(FixStateSchema, () => pendingFixStep('openPullRequest'));
+/** Fix workflow step: one commit on `codeguardian-fix-<vulnId>` and its pull request (or local branch). */
+export const handler = workflowStep(FixWorkflowStateSchema, (input) => openPullRequestStep(input));

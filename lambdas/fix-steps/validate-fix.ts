@@ -1,6 +1,5 @@
 import { workflowStep } from '../../shared/http/presets.ts';
-import { FixStateSchema } from '../../shared/runtime/jobs.ts';
-import { pendingFixStep } from '../../shared/runtime/pending-work.ts';
+import { FixWorkflowStateSchema, validateFixStep } from '../../shared/fix/workflow.ts';
 
-/** Fix workflow step: check the fixed file parses, the finding is gone and nothing new appears. */
-export const handler = workflowStep(FixStateSchema, () => pendingFixStep('validateFix'));
+/** Fix workflow step: the fixed file parses, the finding is gone and nothing new appears, or it is not proposed. */
+export const handler = workflowStep(FixWorkflowStateSchema, (input) => validateFixStep(input));

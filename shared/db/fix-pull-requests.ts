@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
-import { documentClient, getItem, isConditionFailure, queryAll, queryPage, tableName, transactWrite, type Item } from './client.ts';
+import { documentClient, getItem, isConditionFailure, queryAll, queryPage, tableName, transactWrite, updateItem, type Item } from './client.ts';
 import { queryCount } from './bulk.ts';
 import { fixKey } from './jobs.ts';
 import { vulnerabilityKey } from './vulnerabilities.ts';
@@ -252,4 +253,37 @@ export async function latestFixAttempt(vulnerabilityId: string): Promise<Item<Fi
 /** A fix job by id (its current status and outcome). */
 export async function getFixJob(fixId: string): Promise<Item<FixAttempt> | undefined> {
   return getItem<FixAttempt>(jobKey(fixId), { consistent: true });
+}
+
+/** The change a fix job built: kept gzipped on the fix job item between the workflow's steps. */
+export interface FixChange {
+  readonly path: string;
+  readonly language: string;
+  readonly baseSha: string;
+  readonly baseBranch: string;
+  readonly before: string;
+  readonly after: string;
+  readonly description: string;
+  readonly source: 'rule' | 'model';
+  readonly confidence: number;
+  /** The finding as located in the file at the base commit (JSON). */
+  readonly finding: string;
+}
+
+/** Largest gzipped change kept on the item (DynamoDB items hold 400 KB). */
+export const MAX_STORED_CHANGE_BYTES = 350_000;
+
+/** Store the built change on the fix job item; false when even gzipped it is too large to keep. */
+export async function saveFixChange(fixId: string, change: FixChange): Promise<boolean> {
+  const packed = gzipSync(Buffer.from(JSON.stringify(change), 'utf8'));
+  if (packed.length > MAX_STORED_CHANGE_BYTES) return false;
+  await updateItem(jobKey(fixId), { change: packed }, { ifExists: true });
+  return true;
+}
+
+/** The change stored by {@link saveFixChange}; 404 when the job has none. */
+export async function readFixChange(fixId: string): Promise<FixChange> {
+  const item = await getItem<{ change?: Uint8Array }>(jobKey(fixId), { consistent: true });
+  if (!item?.change) throw new NotFoundError(`Fix ${fixId} has no built change`, 'FIX_CHANGE_MISSING');
+  return JSON.parse(gunzipSync(item.change).toString('utf8')) as FixChange;
 }
