@@ -65,11 +65,12 @@ function allFunctions(): Map<string, AppFunction> {
 }
 
 describe('Bedrock grants', () => {
-  test('are declared on the triage step, the fix build step and the four AI routes', () => {
+  test('are declared on the triage step, the fix build step, the four AI routes and the synchronous fix route', () => {
     expect([...modelEntries].sort()).toEqual(
       [
         'lambdas/fix-steps/build-fix.ts',
         'lambdas/http/ai-chat.ts',
+        'lambdas/http/compat-scan-fix.ts',
         'lambdas/http/explain-vulnerability.ts',
         'lambdas/http/get-ai-suggestions.ts',
         'lambdas/http/get-vulnerability-explanation.ts',

@@ -42,7 +42,7 @@ export const fixRoutes = [
     schemas: { params: IdParams, response: FixQueuedResponse },
   },
   {
-    method: 'POST', path: '/api/scan/fix', access: 'user', entry: 'lambdas/http/compat-scan-fix.ts',
+    method: 'POST', path: '/api/scan/fix', access: 'user', entry: 'lambdas/http/compat-scan-fix.ts', invokesModel: true,
     summary: 'Second-seed form: a validated fix of one finding in the given file content, as a unified diff (422 with the reason when none validates)',
     schemas: { body: CompatFixBody, response: CompatFixResponse },
   },
