@@ -53,6 +53,8 @@ export interface Vulnerability {
   readonly fixedAt?: string;
   readonly statusReason?: string;
   readonly statusChangedAt?: string;
+  /** The model's triage of the finding at its last scan (verdict, confidence, reasoning), when a model ran. */
+  readonly triage?: object;
 }
 
 /** One status change of a vulnerability, kept as its audit trail. */
@@ -211,7 +213,7 @@ export async function recomputeRepositoryCounters(repositoryId: string, now = ne
 
 const FIX_CONFIDENCE: Readonly<Record<Finding['confidence'], number>> = { high: 0.9, medium: 0.6, low: 0.3 };
 
-function fromFinding(f: Finding, base: { id: string; userId: string; repositoryId: string; scanId: string; at: string }): Vulnerability {
+function fromFinding(f: Finding & { readonly triage?: object }, base: { id: string; userId: string; repositoryId: string; scanId: string; at: string }): Vulnerability {
   return {
     id: base.id,
     userId: base.userId,
@@ -241,6 +243,7 @@ function fromFinding(f: Finding, base: { id: string; userId: string; repositoryI
     lastSeenAt: base.at,
     firstScanId: base.scanId,
     lastScanId: base.scanId,
+    ...(f.triage ? { triage: f.triage } : {}),
   };
 }
 
@@ -250,14 +253,22 @@ export interface SaveFindingsResult {
   readonly reopened: number;
   readonly fixed: number;
   readonly counters: RepositoryCounters;
+  /** The vulnerabilities this scan created or reopened, in the findings' order. */
+  readonly found: readonly Vulnerability[];
 }
 
 /**
  * Persist a scan's findings: upsert vulnerabilities by fingerprint (new ones open; ones a scan had marked fixed
  * reopen; false positives and ignored ones keep their status), mark fixed the open ones this scan did not
- * find, then recompute the repository's counters. Suppressed findings are not stored.
+ * find, then recompute the repository's counters. Suppressed findings are not stored; a finding's `triage`, when
+ * present, is stored on its vulnerability.
  */
-export async function saveFindings(repositoryId: string, scanId: string, findings: readonly Finding[], now = new Date()): Promise<SaveFindingsResult> {
+export async function saveFindings(
+  repositoryId: string,
+  scanId: string,
+  findings: readonly (Finding & { readonly triage?: object })[],
+  now = new Date(),
+): Promise<SaveFindingsResult> {
   const repo = await findRepository(repositoryId);
   if (!repo) throw new NotFoundError(`Repository ${repositoryId} does not exist`);
   const at = now.toISOString();
@@ -269,6 +280,7 @@ export async function saveFindings(repositoryId: string, scanId: string, finding
     const change: StatusChange = { id: randomUUID(), vulnerabilityId: v.id, userId: v.userId, from: v.status, to, reason: `scan ${scanId}`, actor: 'scan', at };
     audits.push({ pk: `VULN#${v.id}`, sk: `AUDIT#${at}#${change.id}`, ...change, entity: 'VulnerabilityStatusChange' });
   };
+  const found: Vulnerability[] = [];
   let created = 0;
   let updated = 0;
   let reopened = 0;
@@ -278,29 +290,36 @@ export async function saveFindings(repositoryId: string, scanId: string, finding
     seen.add(finding.fingerprint);
     const previous = existing.get(finding.fingerprint);
     if (!previous) {
-      writes.push(vulnerabilityItem(fromFinding(finding, { id: randomUUID(), userId: repo.userId, repositoryId, scanId, at })));
+      const vulnerability = fromFinding(finding, { id: randomUUID(), userId: repo.userId, repositoryId, scanId, at });
+      writes.push(vulnerabilityItem(vulnerability));
+      found.push(vulnerability);
       created++;
       continue;
     }
     const reopen = previous.status === 'fixed';
     if (reopen) audit(previous, 'open');
     const fresh = fromFinding(finding, { id: previous.id, userId: previous.userId, repositoryId, scanId, at });
-    writes.push(
-      vulnerabilityItem({
-        ...fresh,
-        status: reopen ? 'open' : previous.status,
-        explanation: previous.explanation,
-        impact: previous.impact,
-        recommendation: fresh.recommendation ?? previous.recommendation,
-        fixPullRequest: previous.fixPullRequest,
-        detectedAt: previous.detectedAt,
-        firstScanId: previous.firstScanId,
-        statusReason: reopen ? undefined : previous.statusReason,
-        statusChangedAt: reopen ? at : previous.statusChangedAt,
-      }),
-    );
-    if (reopen) reopened++;
-    else updated++;
+    const next: Vulnerability = {
+      ...fresh,
+      status: reopen ? 'open' : previous.status,
+      explanation: previous.explanation,
+      impact: previous.impact,
+      recommendation: fresh.recommendation ?? previous.recommendation,
+      fixPullRequest: previous.fixPullRequest,
+      detectedAt: previous.detectedAt,
+      firstScanId: previous.firstScanId,
+      statusReason: reopen ? undefined : previous.statusReason,
+      statusChangedAt: reopen ? at : previous.statusChangedAt,
+      fixedAt: reopen ? undefined : previous.fixedAt,
+      triage: fresh.triage ?? previous.triage,
+    };
+    writes.push(vulnerabilityItem(next));
+    if (reopen) {
+      found.push(next);
+      reopened++;
+    } else {
+      updated++;
+    }
   }
   for (const previous of existing.values()) {
     if (seen.has(previous.fingerprint) || previous.status !== 'open') continue;
@@ -311,7 +330,7 @@ export async function saveFindings(repositoryId: string, scanId: string, finding
   }
   await batchPut([...writes, ...audits]);
   const counters = await recomputeRepositoryCounters(repositoryId, now);
-  return { new: created, updated, reopened, fixed, counters };
+  return { new: created, updated, reopened, fixed, counters, found };
 }
 
 /**
