@@ -15,6 +15,7 @@ import { repositoryRoutes } from './routes/repositories.ts';
 import { scanRoutes } from './routes/scans.ts';
 import { systemRoutes } from './routes/system.ts';
 import { vulnerabilityRoutes } from './routes/vulnerabilities.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -78,6 +79,7 @@ export const routes: readonly RouteDecl[] = [
   ...compatRoutes,
   ...fixRoutes,
   ...aiRoutes,
+  ...webhookRoutes,
 ];
 
 export interface WebSocketDecl {
