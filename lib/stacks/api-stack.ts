@@ -88,7 +88,8 @@ export class ApiStack extends Stack {
       if (!fn) {
         fn = platformFunction(this, config, route).bindTable(data.table, 'write').bindSecret(data.secret);
         if (route.access === 'github') {
-          fn.bindQueue(props.queues.githubEvents, queues.githubEvents.envVar);
+          // Payloads too large for the delivery item are kept in the bucket.
+          fn.bindQueue(props.queues.githubEvents, queues.githubEvents.envVar).bindBucket(data.bucket, 'write');
         } else {
           fn.bindBucket(data.bucket, 'read')
             .bindTokenKey(data.tokenKey)
