@@ -1,5 +1,12 @@
-/** Applies rewrite fixes to a file: non-overlapping edits only, in one pass over the UTF-8 bytes. */
+/**
+ * Applies rewrite fixes to a file: each finding's rule rewrite (the rule's template or its registered fixer),
+ * non-overlapping edits only, in one pass over the UTF-8 bytes.
+ */
+import { dedupeEdits, rewriteFor } from '../fix/rewrites/index.ts';
+import { applyEdits } from '../fix/rewrites/support.ts';
 import type { Edit, Finding } from './types.ts';
+
+export { applyEdits };
 
 export interface FixOutcome {
   readonly source: string;
@@ -9,43 +16,33 @@ export interface FixOutcome {
   readonly skipped: Finding[];
 }
 
-/** Edits must lie inside the source and not overlap one another. */
-export function applyEdits(source: string, edits: readonly Edit[]): string {
-  const buf = Buffer.from(source, 'utf8');
-  const sorted = [...edits].sort((a, b) => a.startByte - b.startByte);
-  const parts: Buffer[] = [];
-  let cursor = 0;
-  for (const edit of sorted) {
-    if (edit.startByte < cursor || edit.endByte < edit.startByte || edit.endByte > buf.length) {
-      throw new RangeError(`edit ${edit.startByte}-${edit.endByte} overlaps another edit or lies outside the file`);
-    }
-    parts.push(buf.subarray(cursor, edit.startByte), Buffer.from(edit.replacement, 'utf8'));
-    cursor = edit.endByte;
-  }
-  parts.push(buf.subarray(cursor));
-  return Buffer.concat(parts).toString('utf8');
+/** The edits that fix one finding in this source: its rule rewrite, else the edits the finding carries. */
+export function fixEdits(finding: Finding, source: string): readonly Edit[] {
+  return rewriteFor(finding, source)?.edits ?? finding.fix?.edits ?? [];
 }
 
 /** Applies the fixes of one file's findings, earliest first, skipping any that overlap an accepted one. */
 export function applyFixes(source: string, findings: readonly Finding[]): FixOutcome {
-  const withFix = findings.filter((f) => f.fix && f.fix.edits.length > 0);
-  const ordered = [...withFix].sort((a, b) => firstByte(a) - firstByte(b));
+  const planned = findings.map((finding) => ({ finding, edits: fixEdits(finding, source) })).filter((p) => p.edits.length > 0);
+  planned.sort((a, b) => firstByte(a.edits) - firstByte(b.edits));
   const accepted: Edit[] = [];
   const applied: Finding[] = [];
   const skipped: Finding[] = [];
-  for (const finding of ordered) {
-    const edits = finding.fix?.edits ?? [];
-    const clashes = edits.some((e) => accepted.some((a) => e.startByte < a.endByte && a.startByte < e.endByte));
+  const same = (a: Edit, b: Edit) => a.startByte === b.startByte && a.endByte === b.endByte && a.replacement === b.replacement;
+  for (const { finding, edits } of planned) {
+    // An edit identical to an accepted one (the same import, the same fixed generator) is shared, not a clash.
+    const fresh = edits.filter((e) => !accepted.some((a) => same(a, e)));
+    const clashes = fresh.some((e) => accepted.some((a) => e.startByte < a.endByte && a.startByte < e.endByte));
     if (clashes) {
       skipped.push(finding);
       continue;
     }
-    accepted.push(...edits);
+    accepted.push(...fresh);
     applied.push(finding);
   }
-  return { source: applyEdits(source, accepted), applied, skipped };
+  return { source: applyEdits(source, dedupeEdits(accepted)), applied, skipped };
 }
 
-function firstByte(finding: Finding): number {
-  return Math.min(...(finding.fix?.edits ?? []).map((e) => e.startByte));
+function firstByte(edits: readonly Edit[]): number {
+  return Math.min(...edits.map((e) => e.startByte));
 }

@@ -1,0 +1,3 @@
+import type { FixerEntry } from './support.ts';
+
+export const pythonFixers: readonly FixerEntry[] = [];
