@@ -8,7 +8,7 @@ const SEVERITY = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export const MAX_CHAT_MESSAGE_CHARS = 4000;
 export const MAX_SNIPPET_CHARS = 20_000;
 
-const Text = (max: number) => v.pipe(v.string(), v.trim(), v.minLength(1, 'Must not be empty'), v.maxLength(max, `Must be at most ${max} characters`));
+const Text = (max: number) => v.pipe(v.string(), v.regex(/\S/, 'Must not be empty'), v.maxLength(max, `Must be at most ${max} characters`));
 
 export const ChatBody = v.strictObject({
   /** Continue a conversation; omitted starts a new one. */
