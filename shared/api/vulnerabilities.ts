@@ -1,5 +1,5 @@
 import { recordActivity } from '../db/activity.ts';
-import { latestFixPullRequest } from '../db/fix-pull-requests.ts';
+import { latestFixAttempt, latestFixPullRequest } from '../db/fix-pull-requests.ts';
 import { getRepository, type VulnerabilityStatus } from '../db/repositories.ts';
 import { recordTrendSnapshot } from '../db/trends.ts';
 import {
@@ -30,11 +30,15 @@ export async function listVulnerabilitiesOf(userId: string, query: PaginationInp
   return listBody('vulnerabilities', page.items.map(toVulnerabilityResponse), request, page.total, page.nextCursor);
 }
 
-/** `GET /vulnerabilities/:id`: the seed's Vulnerability Detail, with the latest fix pull request. */
+/** `GET /vulnerabilities/:id`: the seed's Vulnerability Detail, with the latest fix pull request and fix attempt. */
 export async function vulnerabilityDetail(userId: string, vulnerabilityId: string) {
   const vulnerability = await getVulnerability(userId, vulnerabilityId);
-  const pr = await latestFixPullRequest(vulnerability.id);
-  return toVulnerabilityResponse({ ...vulnerability, fixPullRequest: pr ? { prNumber: pr.prNumber, prUrl: pr.prUrl, status: pr.status, createdAt: pr.createdAt } : vulnerability.fixPullRequest });
+  const [pr, attempt] = await Promise.all([latestFixPullRequest(vulnerability.id), latestFixAttempt(vulnerability.id)]);
+  return {
+    ...toVulnerabilityResponse({ ...vulnerability, fixPullRequest: pr ? { prNumber: pr.prNumber, prUrl: pr.prUrl, status: pr.status, createdAt: pr.createdAt } : vulnerability.fixPullRequest }),
+    // Present once a fix was requested (SPEC §8: the reason a fix was not proposed is shown in the detail).
+    ...(attempt ? { fix: { fixId: attempt.fixId, status: attempt.status, code: attempt.code, reason: attempt.reason, confidence: attempt.confidence, updatedAt: attempt.updatedAt } } : {}),
+  };
 }
 
 /**

@@ -45,6 +45,17 @@ export const VulnerabilityDetailSchema = v.object({
     v.object({ prNumber: v.number(), prUrl: v.string(), status: v.picklist(['created', 'merged', 'closed']), createdAt: Timestamp }),
   ),
   detectedAt: Timestamp,
+  /** The latest fix attempt (detail only, once a fix was requested): its status and, when not proposed or failed, why. */
+  fix: v.optional(
+    v.object({
+      fixId: v.string(),
+      status: v.picklist(['queued', 'building', 'validating', 'opening', 'proposed', 'not_proposed', 'failed']),
+      code: v.nullable(v.string()),
+      reason: v.nullable(v.string()),
+      confidence: v.nullable(v.number()),
+      updatedAt: Timestamp,
+    }),
+  ),
 });
 
 export const VulnerabilityListResponse = v.object({ vulnerabilities: v.array(VulnerabilityDetailSchema), ...listEnvelope });
