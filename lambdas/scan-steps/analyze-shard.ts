@@ -1,6 +1,6 @@
 import { workflowStep } from '../../shared/http/presets.ts';
+import { analyzeShard } from '../../shared/pipeline/analyze.ts';
 import { ShardSchema } from '../../shared/runtime/jobs.ts';
-import { pendingScanStep } from '../../shared/runtime/pending-work.ts';
 
-/** Scan workflow step: run the analyzers over one shard of files. */
-export const handler = workflowStep(ShardSchema, () => pendingScanStep('analyzeShard'));
+/** Scan workflow step (one per shard): extract and analyse the shard's files; results to the cache and the findings store. */
+export const handler = workflowStep(ShardSchema, (shard) => analyzeShard(shard));

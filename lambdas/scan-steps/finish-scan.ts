@@ -1,6 +1,9 @@
 import { workflowStep } from '../../shared/http/presets.ts';
-import { ScanStateSchema } from '../../shared/runtime/jobs.ts';
-import { pendingScanStep } from '../../shared/runtime/pending-work.ts';
+import { finishScan } from '../../shared/pipeline/finish.ts';
+import { ReportedStateSchema } from '../../shared/pipeline/state.ts';
 
-/** Scan workflow step: mark the scan completed, update scores and emit scan:completed. */
-export const handler = workflowStep(ScanStateSchema, () => pendingScanStep('finish'));
+/** Scan workflow step: the scan `completed` with summary and duration, activity, `scan:completed`, auto-fixes. */
+export const handler = workflowStep(ReportedStateSchema, async (state) => {
+  const finished = await finishScan(state);
+  return { scanId: state.scanId, status: 'completed' as const, summary: state.summary, ...finished };
+});

@@ -1,6 +1,11 @@
 import { workflowStep } from '../../shared/http/presets.ts';
-import { ScanStateSchema } from '../../shared/runtime/jobs.ts';
-import { pendingScanStep } from '../../shared/runtime/pending-work.ts';
+import { percentOf, publishProgress, withHeartbeat } from '../../shared/pipeline/progress.ts';
+import { writeReports } from '../../shared/pipeline/report.ts';
+import { PersistedStateSchema } from '../../shared/pipeline/state.ts';
 
-/** Scan workflow step: write the JSON and SARIF reports to S3. */
-export const handler = workflowStep(ScanStateSchema, () => pendingScanStep('report'));
+/** Scan workflow step: write the JSON and SARIF reports to the bucket. */
+export const handler = workflowStep(PersistedStateSchema, async (state) => {
+  const reports = await withHeartbeat(state, 'report', () => 0.5, () => writeReports(state.scanId));
+  await publishProgress(state, 'report', percentOf('report', 1));
+  return { ...state, reports };
+});
