@@ -3,7 +3,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as v from 'valibot';
 import { recordActivity } from '../db/activity.ts';
 import { getRepository, updateRepositoryScanState, type Repository } from '../db/repositories.ts';
-import { consumeScanQuota } from '../db/scan-quota.ts';
+import { scanQuotaCharge, scanQuotaRefund } from '../db/scan-quota.ts';
 import { createScan, deleteScan, getScan, INITIAL_PROGRESS, listScans, type Scan, type ScanStatus } from '../db/scans.ts';
 import type { AuthUser } from '../http/auth.ts';
 import { AppError, BadRequestError, NotFoundError, ServiceUnavailableError } from '../http/errors.ts';
@@ -26,12 +26,13 @@ export interface ScanRequest {
 }
 
 /**
- * Queue a scan of a repository the caller owns: one unit of the tier's daily quota, the scan item (`queued`),
- * the repository's scan state, then the job on the scan-jobs queue. If the job cannot be queued the scan item
- * is removed again, so no scan waits forever.
+ * Queue a scan of a repository the caller owns, all or nothing: the scan item (`queued`) and one unit of the
+ * tier's daily quota are written in one transaction, then the job goes on the scan-jobs queue. If the job cannot
+ * be queued, the scan item is deleted and the quota given back in one transaction, so no scan waits forever and
+ * none is counted that never ran. Only then do the repository's scan state and the activity feed change.
  */
 export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>, repo: Repository, request: ScanRequest): Promise<Scan> {
-  await consumeScanQuota(user.userId, user.subscription);
+  const quota = scanQuotaCharge(user.userId, user.subscription);
   const now = new Date().toISOString();
   const id = randomUUID();
   const scan: Scan = {
@@ -61,12 +62,16 @@ export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>,
     pullRequestNumber: request.pullRequestNumber,
     baseSha: request.baseSha,
   });
-  await createScan(scan);
+  await createScan(scan, quota.item ? { item: quota.item, refused: quota.exceeded } : undefined);
   try {
     await sqs.send(new SendMessageCommand({ QueueUrl: requireEnv(ENV.scanJobsQueueUrl), MessageBody: JSON.stringify(job) }));
   } catch (error) {
-    await deleteScan(id);
     logger.error('Could not queue the scan job', { scanId: id, error: error as Error });
+    try {
+      await deleteScan(id, quota.charge ? scanQuotaRefund(quota.charge) : undefined);
+    } catch (cleanup) {
+      logger.error('Could not remove the scan that was not queued', { scanId: id, error: cleanup as Error });
+    }
     throw new ServiceUnavailableError('The scan could not be queued; try again later', 'SCAN_QUEUE_UNAVAILABLE');
   }
   await updateRepositoryScanState(repo.id, { scanStatus: 'queued', lastScanId: id });

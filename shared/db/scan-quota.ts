@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TooManyRequestsError } from '../http/errors.ts';
 import { config } from '../runtime/env.ts';
-import { documentClient, getItem, isConditionFailure, tableName } from './client.ts';
+import { documentClient, getItem, isConditionFailure, tableName, type TransactItem } from './client.ts';
 import type { Subscription } from './users.ts';
 
 /** Quota items are kept two days: long enough to read yesterday's use, short enough to cost nothing. */
@@ -22,6 +22,48 @@ function secondsUntilUtcMidnight(now: number): number {
   return Math.ceil((next.getTime() - now) / 1000);
 }
 
+/** One scan counted against a day's quota, so that it can be given back if the scan is not queued after all. */
+export interface QuotaCharge {
+  readonly userId: string;
+  readonly day: string;
+}
+
+/**
+ * The quota side of recording a scan, as a transaction item: `ADD count :1` on today's item with the limit as its
+ * condition, written in the same transaction as the scan (no `item` for an unlimited tier, which counts nothing).
+ * When the transaction is cancelled on this item's condition, `exceeded()` is the answer.
+ */
+export function scanQuotaCharge(userId: string, subscription: Subscription, now = Date.now()) {
+  const limit = dailyScanLimit(subscription);
+  const exceeded = () => new TooManyRequestsError(secondsUntilUtcMidnight(now), `Daily scan quota of ${limit} reached`, 'SCAN_QUOTA_EXCEEDED', { limit });
+  if (!Number.isFinite(limit)) return { exceeded };
+  if (limit === 0) throw exceeded();
+  const charge: QuotaCharge = { userId, day: dayOf(now) };
+  const item: TransactItem = {
+    Update: {
+      Key: quotaKey(userId, charge.day),
+      UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ttl), entity = if_not_exists(entity, :entity)',
+      ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':ttl': Math.floor(now / 1000) + QUOTA_TTL_SECONDS, ':entity': 'ScanQuota' },
+    },
+  };
+  return { charge, item, exceeded };
+}
+
+/** The transaction item that gives a charged scan back to the day it was counted on (never below zero). */
+export function scanQuotaRefund(charge: QuotaCharge): TransactItem {
+  return {
+    Update: {
+      Key: quotaKey(charge.userId, charge.day),
+      UpdateExpression: 'ADD #count :minusOne',
+      ConditionExpression: '#count > :zero',
+      ExpressionAttributeNames: { '#count': 'count' },
+      ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+    },
+  };
+}
+
 /**
  * Count one scan against the user's daily quota, or throw 429 `SCAN_QUOTA_EXCEEDED` (Retry-After: until UTC
  * midnight) without counting it. One conditional `ADD` on `QUOTA#<userId>` / `<yyyy-mm-dd>`, so concurrent scans
@@ -29,22 +71,10 @@ function secondsUntilUtcMidnight(now: number): number {
  */
 export async function consumeScanQuota(userId: string, subscription: Subscription, now = Date.now()): Promise<{ used: number; limit: number }> {
   const limit = dailyScanLimit(subscription);
-  if (!Number.isFinite(limit)) return { used: 0, limit };
-  const exceeded = () =>
-    new TooManyRequestsError(secondsUntilUtcMidnight(now), `Daily scan quota of ${limit} reached`, 'SCAN_QUOTA_EXCEEDED', { limit });
-  if (limit === 0) throw exceeded();
+  const { item, exceeded } = scanQuotaCharge(userId, subscription, now);
+  if (!item?.Update) return { used: 0, limit };
   try {
-    const answer = await documentClient.send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: quotaKey(userId, dayOf(now)),
-        UpdateExpression: 'ADD #count :one SET expiresAt = if_not_exists(expiresAt, :ttl), entity = if_not_exists(entity, :entity)',
-        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-        ExpressionAttributeNames: { '#count': 'count' },
-        ExpressionAttributeValues: { ':one': 1, ':limit': limit, ':ttl': Math.floor(now / 1000) + QUOTA_TTL_SECONDS, ':entity': 'ScanQuota' },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
+    const answer = await documentClient.send(new UpdateCommand({ ...item.Update, TableName: tableName(), ReturnValues: 'UPDATED_NEW' }));
     return { used: Number(answer.Attributes?.count ?? 1), limit };
   } catch (error) {
     if (isConditionFailure(error)) throw exceeded();

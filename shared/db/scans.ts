@@ -1,7 +1,7 @@
 import { NotFoundError } from '../http/errors.ts';
 import type { PageRequest } from '../http/pagination.ts';
 import type { ScanJob } from '../runtime/jobs.ts';
-import { deleteItem, getItem, isConditionFailure, putItem, queryAll, updateItem, type Item } from './client.ts';
+import { deleteItem, getItem, isConditionFailure, putItem, queryAll, transactWrite, updateItem, type Item, type TransactItem } from './client.ts';
 import { queryCount, queryFilled, type Filter } from './bulk.ts';
 import { scanKey } from './jobs.ts';
 import { updateRepositoryScanState, type SeverityCounts } from './repositories.ts';
@@ -62,9 +62,34 @@ function scanItem(scan: Scan) {
   };
 }
 
-/** Record a new scan (`SCAN#<scanId>` / `SCAN`); never overwrites one. */
-export async function createScan(scan: Scan): Promise<void> {
-  await putItem(scanItem(scan), { ifAbsent: true });
+/** True when a transaction was cancelled because the condition of its item at `index` failed. */
+function failedConditionAt(error: unknown, index: number): boolean {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons[index]?.Code === 'ConditionalCheckFailed';
+}
+
+/** A write that must happen together with the scan's (the quota charge), and the error its failed condition means. */
+export interface Alongside {
+  readonly item: TransactItem;
+  readonly refused: () => Error;
+}
+
+/**
+ * Record a new scan (`SCAN#<scanId>` / `SCAN`), never overwriting one. With `alongside`, both are written in one
+ * transaction or neither is; `alongside.refused()` is thrown when its condition fails.
+ */
+export async function createScan(scan: Scan, alongside?: Alongside): Promise<void> {
+  if (!alongside) {
+    await putItem(scanItem(scan), { ifAbsent: true });
+    return;
+  }
+  try {
+    await transactWrite([alongside.item, { Put: { Item: scanItem(scan), ConditionExpression: 'attribute_not_exists(pk)' } }]);
+  } catch (error) {
+    if (failedConditionAt(error, 0)) throw alongside.refused();
+    throw error;
+  }
 }
 
 /** A scan by id, whoever owns it (pipeline side). */
@@ -140,7 +165,18 @@ export async function completeScan(scanId: string, summary: ScanSummary, reports
   return updated;
 }
 
-/** Remove a scan that could not be queued, so no scan stays `queued` forever. */
-export async function deleteScan(scanId: string): Promise<void> {
+/**
+ * Remove a scan that could not be queued, so no scan stays `queued` forever, together with `alongside` (giving
+ * its quota back) in one transaction. Should that write's condition fail, the scan is still removed.
+ */
+export async function deleteScan(scanId: string, alongside?: TransactItem): Promise<void> {
+  if (alongside) {
+    try {
+      await transactWrite([{ Delete: { Key: scanKey(scanId) } }, alongside]);
+      return;
+    } catch (error) {
+      if (!failedConditionAt(error, 1)) throw error;
+    }
+  }
   await deleteItem(scanKey(scanId));
 }

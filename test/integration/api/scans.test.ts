@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../../../lib/local/stack.ts';
+import { scanQuotaUsage } from '../../../shared/db/scan-quota.ts';
+import { ENV } from '../../../shared/platform/declarations.ts';
 import { completeWithReports, connectLocalRepository, finding, localRepoRoot, queuedScan } from './fixtures-b.ts';
 import { startApi, type Api, type TestUser } from './support.ts';
 
@@ -133,6 +135,64 @@ describe('POST /api/scans/bulk', () => {
       const none = await api.request<ErrorBody>('/api/scans/bulk', { token: user.token, body: { repositoryIds: ids } });
       expect(none.status).toBe(429);
       expect(none.body.code).toBe('SCAN_QUOTA_EXCEEDED');
+    } finally {
+      delete process.env.RATE_LIMIT_FREE_TIER;
+    }
+  });
+});
+
+describe('a scan whose job cannot be queued', () => {
+  /** Runs `fn` with the scan-jobs queue pointing at a queue that does not exist, so every SendMessage fails. */
+  async function withBrokenQueue<T>(fn: () => Promise<T>): Promise<T> {
+    const url = process.env[ENV.scanJobsQueueUrl] as string;
+    process.env[ENV.scanJobsQueueUrl] = `${url}-missing`;
+    try {
+      return await fn();
+    } finally {
+      process.env[ENV.scanJobsQueueUrl] = url;
+    }
+  }
+
+  it('leaves no queued scan, no repository scan state, no activity and gives the quota back', async () => {
+    const user = await api.registerUser();
+    const repo = await connectLocalRepository(api, user);
+    process.env.RATE_LIMIT_FREE_TIER = '1';
+    try {
+      const failed = await withBrokenQueue(() => api.request<ErrorBody>(`/api/repositories/${repo.id}/scan`, { token: user.token, body: {} }));
+      expect(failed.status).toBe(503);
+      expect(failed.body).toEqual({ error: expect.any(String), code: 'SCAN_QUEUE_UNAVAILABLE' });
+      expect((await api.request<ScanList>('/api/scans', { token: user.token })).body).toMatchObject({ scans: [], total: 0 });
+      const state = await api.request<{ scanStatus: string; lastScanId: string | null }>(`/api/repositories/${repo.id}`, { token: user.token });
+      expect(state.body).toMatchObject({ scanStatus: 'never', lastScanId: null });
+      const events = await api.request<{ events: { type: string }[] }>('/api/dashboard/activity', { token: user.token });
+      expect(events.body.events.map((e) => e.type)).not.toContain('scan_queued');
+      expect((await scanQuotaUsage(user.id, 'free')).used).toBe(0);
+
+      // The unit given back is usable: with a limit of one, the next scan is queued and the one after refused.
+      const queued = await api.request<Scan>(`/api/repositories/${repo.id}/scan`, { token: user.token, body: {} });
+      expect(queued.status).toBe(202);
+      expect((await scanQuotaUsage(user.id, 'free')).used).toBe(1);
+      const refused = await api.request<ErrorBody>(`/api/repositories/${repo.id}/scan`, { token: user.token, body: {} });
+      expect([refused.status, refused.body.code]).toEqual([429, 'SCAN_QUOTA_EXCEEDED']);
+      expect((await api.request<ScanList>('/api/scans', { token: user.token })).body.scans.map((s) => s.id)).toEqual([queued.body.id]);
+    } finally {
+      delete process.env.RATE_LIMIT_FREE_TIER;
+    }
+  });
+
+  it('counts nothing and leaves no scan behind when a bulk request cannot queue its jobs', async () => {
+    const user = await api.registerUser();
+    const ids = [(await connectLocalRepository(api, user)).id, (await connectLocalRepository(api, user)).id];
+    process.env.RATE_LIMIT_FREE_TIER = '2';
+    try {
+      const failed = await withBrokenQueue(() => api.request<ErrorBody>('/api/scans/bulk', { token: user.token, body: { repositoryIds: ids } }));
+      expect([failed.status, failed.body.code]).toEqual([503, 'SCAN_QUEUE_UNAVAILABLE']);
+      expect((await api.request<ScanList>('/api/scans', { token: user.token })).body.total).toBe(0);
+      expect((await scanQuotaUsage(user.id, 'free')).used).toBe(0);
+      const res = await api.request<{ scans: Scan[] }>('/api/scans/bulk', { token: user.token, body: { repositoryIds: [...ids, ids[0]] } });
+      expect(res.status).toBe(202);
+      expect(res.body.scans).toHaveLength(2);
+      expect((await scanQuotaUsage(user.id, 'free')).used).toBe(2);
     } finally {
       delete process.env.RATE_LIMIT_FREE_TIER;
     }
