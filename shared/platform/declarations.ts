@@ -162,6 +162,11 @@ export interface WorkflowDecl {
   readonly steps: Readonly<Record<string, WorkflowStepDecl>>;
   /** Runs when any step fails for good: records the failure and emits the failure event. */
   readonly fail: WorkflowStepDecl;
+  /**
+   * Runs for an execution that ended FAILED, TIMED_OUT or ABORTED (EventBridge in AWS, the runner locally), with
+   * the execution status change event; it closes work the catch never saw, such as a whole-execution timeout.
+   */
+  readonly onExecutionEnded?: HandlerDecl & { readonly timeoutSeconds: number };
 }
 
 export const workflows = {
@@ -179,6 +184,7 @@ export const workflows = {
       finish: { entry: 'lambdas/scan-steps/finish-scan.ts', timeoutSeconds: 60 },
     },
     fail: { entry: 'lambdas/scan-steps/fail-scan.ts', timeoutSeconds: 30, retries: 3 },
+    onExecutionEnded: { entry: 'lambdas/scan-steps/close-abandoned-scan.ts', timeoutSeconds: 30 },
   },
   fix: {
     name: 'FixWorkflow',
@@ -233,6 +239,7 @@ export function allHandlerEntries(): string[] {
   for (const w of Object.values(workflows)) {
     for (const s of Object.values(w.steps)) entries.add(s.entry);
     entries.add(w.fail.entry);
+    if ('onExecutionEnded' in w) entries.add(w.onExecutionEnded.entry);
   }
   for (const s of schedules) entries.add(s.entry);
   return [...entries].sort();
