@@ -1,6 +1,8 @@
 import { queueConsumer } from '../../shared/http/presets.ts';
 import { GithubEventSchema } from '../../shared/runtime/jobs.ts';
-import { pendingJob } from '../../shared/runtime/pending-work.ts';
+import { processGithubEvent } from '../../shared/webhooks/process.ts';
 
-/** github-events consumer: act on a recorded webhook delivery (push and pull request scans, PR status). */
-export const handler = queueConsumer(GithubEventSchema, () => pendingJob('ProcessGithubEvent'));
+/** github-events consumer: act on a recorded webhook delivery (push and pull request scans, PR status, installations). */
+export const handler = queueConsumer(GithubEventSchema, async (message) => {
+  await processGithubEvent(message);
+});
