@@ -30,18 +30,22 @@ export function git(repo: string, args: readonly string[], options: GitOptions =
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['-C', repo, ...args], {
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
     child.on('error', (error) => reject(new GitError(`git could not be started: ${error.message}`, null)));
     child.on('close', (code) => {
       if (code === 0 || (code !== null && options.okCodes?.includes(code))) resolve({ stdout: Buffer.concat(out), code: code ?? 0 });
       else reject(new GitError(`git ${args[0]} failed: ${Buffer.concat(err).toString('utf8').trim().slice(0, 500)}`, code));
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A command that exits before reading all of its input closes the pipe; its exit code tells what happened.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
 }
 
