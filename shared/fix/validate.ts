@@ -51,38 +51,56 @@ export function syntaxProblems(language: LanguageId, source: string): number {
     .findAll({ rule: { any: [{ kind: 'ERROR' }, { regex: '^$' }] } }).length;
 }
 
-/** Added plus removed lines between two texts (Myers' shortest edit script on lines). */
-export function changedLineCount(before: string, after: string): number {
+export interface LineDiff {
+  /** Lines added plus lines removed. */
+  readonly changedLines: number;
+  /** For each 1-based line of the old text, its 1-based line in the new text, or 0 where it was changed. */
+  readonly map: Int32Array;
+}
+
+/** Bound on the table of the line comparison; beyond it every line between the common ends counts as changed. */
+const MAX_DIFF_CELLS = 4_000_000;
+
+/** Line diff: common head and tail, then the longest common subsequence of the lines between them. */
+export function diffLines(before: string, after: string): LineDiff {
   const a = before.split('\n');
   const b = after.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let endA = a.length;
-  let endB = b.length;
-  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
-    endA--;
-    endB--;
+  const map = new Int32Array(a.length + 1);
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) {
+    map[head + 1] = head + 1;
+    head++;
   }
-  const x = a.slice(start, endA);
-  const y = b.slice(start, endB);
-  const n = x.length;
-  const m = y.length;
-  const max = n + m;
-  const v = new Int32Array(2 * max + 2);
-  for (let d = 0; d <= max; d++) {
-    for (let k = -d; k <= d; k += 2) {
-      const down = k === -d || (k !== d && (v[max + k - 1] as number) < (v[max + k + 1] as number));
-      let i = down ? (v[max + k + 1] as number) : (v[max + k - 1] as number) + 1;
-      let j = i - k;
-      while (i < n && j < m && x[i] === y[j]) {
-        i++;
-        j++;
-      }
-      v[max + k] = i;
-      if (i >= n && j >= m) return d;
+  let tailA = a.length;
+  let tailB = b.length;
+  while (tailA > head && tailB > head && a[tailA - 1] === b[tailB - 1]) {
+    map[tailA] = tailB;
+    tailA--;
+    tailB--;
+  }
+  const n = tailA - head;
+  const m = tailB - head;
+  if (n * m > MAX_DIFF_CELLS) return { changedLines: n + m, map };
+  // lcs[i][j]: common lines of a[head+i..] and b[head+j..], stored row-major.
+  const width = m + 1;
+  const lcs = new Int32Array((n + 1) * width);
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i * width + j] = a[head + i] === b[head + j] ? (lcs[(i + 1) * width + j + 1] as number) + 1 : Math.max(lcs[(i + 1) * width + j] as number, lcs[i * width + j + 1] as number);
     }
   }
-  return max;
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[head + i] === b[head + j]) {
+      map[head + i + 1] = head + j + 1;
+      i++;
+      j++;
+    } else if ((lcs[(i + 1) * width + j] as number) >= (lcs[i * width + j + 1] as number)) i++;
+    else j++;
+  }
+  const common = lcs[0] as number;
+  return { changedLines: n - common + (m - common), map };
 }
 
 const SCAN_CONFIG = { ...DEFAULT_CONFIG, ignore: [], maxFileSize: Number.MAX_SAFE_INTEGER };
@@ -113,14 +131,15 @@ function describe(f: Finding): string {
 
 /**
  * Checks a change to one file against the finding it should remove. Findings before and after are paired by
- * rule and fingerprint (rule + file + normalised code, so unchanged code pairs up wherever it moved); a finding
- * whose code the change rewrote pairs with a vanished finding of the same rule instead of counting as new.
+ * rule, code and line (mapped through the line diff); a finding whose code the change rewrote pairs with a
+ * vanished finding of the same rule instead of counting as new.
  */
 export function validateFix(input: ValidateFixInput): ValidationResult {
   const { path, language, before, after, finding } = input;
   const maxChangedLines = input.maxChangedLines ?? DEFAULT_MAX_CHANGED_LINES;
   if (before === after) return { ok: false, code: 'NO_CHANGE', reason: 'The change leaves the file as it was.' };
-  const changedLines = changedLineCount(before, after);
+  const diff = diffLines(before, after);
+  const changedLines = diff.changedLines;
   if (changedLines > maxChangedLines) {
     return { ok: false, code: 'TOO_LARGE', reason: `The change touches ${changedLines} lines; at most ${maxChangedLines} are allowed.` };
   }
@@ -132,19 +151,21 @@ export function validateFix(input: ValidateFixInput): ValidationResult {
 
   const was = scanBefore(path, before);
   const now = scanOne(path, after);
-  const beforeFindings = was.findings;
+  // Unchanged code keeps its rule, its code and its (mapped) line. Fingerprints alone cannot pair findings here:
+  // they number repeated code by occurrence, and removing one occurrence renumbers the rest.
   const remaining = [...now.findings];
   const vanished: Finding[] = [];
-  for (const f of beforeFindings) {
-    const i = remaining.findIndex((g) => g.ruleId === f.ruleId && g.fingerprint === f.fingerprint);
+  for (const f of was.findings) {
+    const line = diff.map[f.location.startLine] ?? 0;
+    const i = line === 0 ? -1 : remaining.findIndex((g) => g.ruleId === f.ruleId && g.location.startLine === line && g.snippet === f.snippet);
     if (i === -1) vanished.push(f);
     else remaining.splice(i, 1);
   }
   // The finding as the re-scan of the original knows it (the caller's copy may come from a differently rooted scan).
   const target =
-    beforeFindings.find((f) => f.ruleId === finding.ruleId && f.fingerprint === finding.fingerprint) ??
-    beforeFindings.find((f) => f.ruleId === finding.ruleId && f.location.startLine === finding.location.startLine && f.location.startColumn === finding.location.startColumn) ??
-    beforeFindings.find((f) => f.ruleId === finding.ruleId && f.location.startLine === finding.location.startLine);
+    was.findings.find((f) => f.ruleId === finding.ruleId && f.fingerprint === finding.fingerprint) ??
+    was.findings.find((f) => f.ruleId === finding.ruleId && f.location.startLine === finding.location.startLine && f.location.startColumn === finding.location.startColumn) ??
+    was.findings.find((f) => f.ruleId === finding.ruleId && f.location.startLine === finding.location.startLine);
   if (target && !vanished.includes(target)) {
     return { ok: false, code: 'FINDING_REMAINS', reason: `The re-scan still reports ${describe(target)}.` };
   }
