@@ -116,8 +116,6 @@ describe('fail-scan and fail-fix', () => {
 
 describe('entries whose logic comes later', () => {
   const scanSteps = ['fetch-source', 'plan-shards', 'triage-findings', 'persist-findings', 'write-reports', 'finish-scan'];
-  const fixSteps = ['build-fix', 'validate-fix', 'open-pull-request'];
-  const fixJob = { fixId: 'fix-1', vulnerabilityId: 'v', repositoryId: 'r', userId: 'u' };
 
   it.each(scanSteps)('scan step %s validates its input, then fails NOT_IMPLEMENTED', async (name) => {
     const { handler } = await import(`../../../lambdas/scan-steps/${name}.ts`);
@@ -131,11 +129,6 @@ describe('entries whose logic comes later', () => {
     await expect(handler({ scanId: 's', shardIndex: 0, sourceKey: 'sources/s.tar.gz', files: ['a.js'] }, ctx)).rejects.toMatchObject({ name: 'NotImplementedError' });
   });
 
-  it.each(fixSteps)('fix step %s validates its input, then fails NOT_IMPLEMENTED', async (name) => {
-    const { handler } = await import(`../../../lambdas/fix-steps/${name}.ts`);
-    await expect(handler({ fixId: 'f' }, ctx)).rejects.toMatchObject({ name: 'ValidationError' });
-    await expect(handler(fixJob, ctx)).rejects.toMatchObject({ name: 'NotImplementedError' });
-  });
 
   it.each(['schedule-nightly-scans', 'refresh-repositories', 'queue-weekly-reports'])('schedule %s fails NOT_IMPLEMENTED', async (name) => {
     const { handler } = await import(`../../../lambdas/jobs/${name}.ts`);
@@ -149,5 +142,17 @@ describe('entries whose logic comes later', () => {
     expect(((await notify(n, ctx)) as SQSBatchResponse).batchItemFailures).toHaveLength(2);
     const g = sqsEvent([JSON.stringify({ deliveryId: 'd-1', event: 'push', payloadRef: 'DELIVERY#d-1' })]);
     expect(((await github(g, ctx)) as SQSBatchResponse).batchItemFailures).toEqual([{ itemIdentifier: g.Records[0]?.messageId }]);
+  });
+});
+
+describe('fix steps', () => {
+  const fixSteps = ['build-fix', 'validate-fix', 'open-pull-request'];
+  const fixJob = { fixId: 'fix-1', vulnerabilityId: 'v', repositoryId: 'r', userId: 'u' };
+
+  it.each(fixSteps)('fix step %s validates its input; a job whose vulnerability is gone ends not proposed', async (name) => {
+    const { handler } = await import(`../../../lambdas/fix-steps/${name}.ts`);
+    await expect(handler({ fixId: 'f' }, ctx)).rejects.toMatchObject({ name: 'ValidationError' });
+    const done = { ...fixJob, outcome: { status: 'not_proposed', code: 'VULNERABILITY_NOT_FOUND', reason: 'The vulnerability no longer exists' } };
+    await expect(handler(name === 'build-fix' ? fixJob : done, ctx)).resolves.toMatchObject({ outcome: done.outcome });
   });
 });
