@@ -5,6 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { WorkflowDecl, WorkflowStepDecl } from '../../shared/platform/declarations.ts';
+import { SCAN_REFUSED_ERROR } from '../../shared/pipeline/errors.ts';
 
 /** The step that fans out over `$.shards` in a Map state. */
 export const MAP_STEP = 'analyzeShard';
@@ -23,6 +24,8 @@ export const RETRYABLE_ERRORS = [
   'Lambda.TooManyRequestsException',
   'States.TaskFailed',
 ];
+/** Errors no retry can cure (a refused archive, a missing commit, an invalid configuration): caught at once. */
+export const PERMANENT_ERRORS = [SCAN_REFUSED_ERROR];
 
 export interface JobWorkflowProps {
   /** The declaration the states are built from. */
@@ -41,7 +44,8 @@ export interface JobWorkflowProps {
  * A Step Functions state machine from a {@link WorkflowDecl}: the steps in declaration order as Lambda tasks
  * whose output is the handler's JSON, each retried with exponential backoff and caught into the `fail` step,
  * which receives `{ ...originalStepInput, error: { Error, Cause } }`, records the failure and ends in a Fail
- * state. The `analyzeShard` step runs once per item of `$.shards` (the item is its input) and the array of its
+ * state; {@link PERMANENT_ERRORS} go to the catch without a retry. The `analyzeShard` step runs once per item
+ * of `$.shards` (the item is its input) and the array of its
  * results is added to the state as `$.shardResults`.
  */
 export class JobWorkflow extends Construct {
@@ -73,6 +77,8 @@ export class JobWorkflow extends Construct {
       });
       const retries = decl.retries ?? 2;
       if (retries > 0) {
+        // The first matching retrier decides, so this one must come before the catch-all below.
+        invoke.addRetry({ errors: PERMANENT_ERRORS, maxAttempts: 0 });
         invoke.addRetry({
           errors: RETRYABLE_ERRORS,
           maxAttempts: retries,

@@ -117,31 +117,69 @@ export class WorkflowRunner {
       input,
       startDate,
       status: 'RUNNING',
-      done: run.result.then(
-        (output) => {
-          if (execution.status !== 'RUNNING') return;
-          execution.status = 'SUCCEEDED';
-          execution.output = JSON.stringify(output);
-          execution.stopDate = new Date();
-          this.log(`${entry.workflow.decl.name} ${name} succeeded`);
-        },
-        (error: unknown) => {
-          if (execution.status !== 'RUNNING') return;
-          // ExecutionError wraps the error of the failing state (a Fail state's Error and Cause).
-          const outer = error as { message?: string; cause?: { name?: string; message?: string } };
-          const inner = outer.cause ?? (error as { name?: string; message?: string });
-          execution.status = error instanceof ExecutionTimeoutError ? 'TIMED_OUT' : 'FAILED';
-          execution.error = execution.status === 'TIMED_OUT' ? 'States.Timeout' : (inner.name ?? 'Error');
-          execution.cause = inner.message ?? String(error);
-          execution.stopDate = new Date();
-          this.log(`${entry.workflow.decl.name} ${name} ${execution.status.toLowerCase()}: ${execution.error}: ${execution.cause}`);
-        },
-      ),
+      done: run.result
+        .then(
+          (output) => {
+            if (execution.status !== 'RUNNING') return;
+            execution.status = 'SUCCEEDED';
+            execution.output = JSON.stringify(output);
+            execution.stopDate = new Date();
+            this.log(`${entry.workflow.decl.name} ${name} succeeded`);
+          },
+          (error: unknown) => {
+            if (execution.status !== 'RUNNING') return;
+            // ExecutionError wraps the error of the failing state (a Fail state's Error and Cause).
+            const outer = error as { message?: string; cause?: { name?: string; message?: string } };
+            const inner = outer.cause ?? (error as { name?: string; message?: string });
+            execution.status = error instanceof ExecutionTimeoutError ? 'TIMED_OUT' : 'FAILED';
+            execution.error = execution.status === 'TIMED_OUT' ? 'States.Timeout' : (inner.name ?? 'Error');
+            execution.cause = inner.message ?? String(error);
+            execution.stopDate = new Date();
+            this.log(`${entry.workflow.decl.name} ${name} ${execution.status.toLowerCase()}: ${execution.error}: ${execution.cause}`);
+          },
+        )
+        .then(() => this.executionEnded(entry.workflow, execution)),
     };
     void execution.done.finally(() => this.aborts.delete(executionArn));
     this.executions.set(executionArn, execution);
     this.log(`${entry.workflow.decl.name} ${name} started`);
     return execution;
+  }
+
+  /**
+   * What EventBridge does for Step Functions in AWS: an execution that ended FAILED, TIMED_OUT or ABORTED is
+   * handed, as an "Execution Status Change" event, to the workflow's declared handler for such endings.
+   */
+  private async executionEnded(workflow: SynthesizedWorkflow, execution: Execution): Promise<void> {
+    const handler = workflow.decl.onExecutionEnded;
+    if (!handler || !['FAILED', 'TIMED_OUT', 'ABORTED'].includes(execution.status)) return;
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Step Functions Execution Status Change',
+      source: 'aws.states',
+      account: LOCAL_ACCOUNT,
+      time: (execution.stopDate ?? new Date()).toISOString(),
+      region: LOCAL_REGION,
+      resources: [execution.executionArn],
+      detail: {
+        executionArn: execution.executionArn,
+        stateMachineArn: execution.stateMachineArn,
+        name: execution.name,
+        status: execution.status,
+        startDate: execution.startDate.getTime(),
+        stopDate: (execution.stopDate ?? new Date()).getTime(),
+        input: execution.input,
+        output: null,
+        error: execution.error ?? null,
+        cause: execution.cause ?? null,
+      },
+    };
+    try {
+      await this.options.runtime.invoke(handler.entry, event, { timeoutSeconds: handler.timeoutSeconds, memoryMb: handler.memoryMb });
+    } catch (error) {
+      this.log(`${workflow.decl.name} ${execution.name}: the execution-ended handler failed: ${String(error)}`);
+    }
   }
 
   describeExecution(executionArn: string): Execution {

@@ -1,4 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -66,6 +68,19 @@ export class WorkflowsStack extends Stack {
       const job = new JobWorkflow(this, workflow.name, { workflow, functionFor: functionFor(name) });
       this.workflows[name] = job;
       acknowledgeStateMachineWildcards(job.stateMachine, [...steps.values()].map((fn) => fn.function));
+      if ('onExecutionEnded' in workflow) {
+        // Executions that end without running their catch (whole-execution timeout, stop) still close their job.
+        const ended = withEvents(platformFunction(this, config, workflow.onExecutionEnded));
+        new events.Rule(this, `${workflow.name}Ended`, {
+          description: `${workflow.name} executions that ended FAILED, TIMED_OUT or ABORTED`,
+          eventPattern: {
+            source: ['aws.states'],
+            detailType: ['Step Functions Execution Status Change'],
+            detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [job.stateMachine.stateMachineArn] },
+          },
+          targets: [new targets.LambdaFunction(ended.function, { retryAttempts: 4 })],
+        });
+      }
     }
 
     this.consumers.scanJobs.bindWorkflow(this.workflows.scan.stateMachine, workflows.scan.envVar);

@@ -168,14 +168,17 @@ export async function walkArchive(gzipped: Readable, onFile: FileVisitor, limits
     extract.destroy(error as Error);
     gzipped.destroy();
     await piping;
-    throw error;
+    throw error === pipeError ? unreadable(error) : error;
   }
   await piping;
-  if (pipeError) {
-    if (pipeError instanceof ScanRefusedError) throw pipeError;
-    throw new Error(`Source archive is not a readable gzip tar: ${(pipeError as Error).message}`, { cause: pipeError });
-  }
+  if (pipeError) throw unreadable(pipeError);
   return { files, links, ignored, totalBytes, compressedBytes: compressed, topFolder: top.folder };
+}
+
+/** A stream error as the scan's reason: refusals as they are, anything else as an unreadable archive. */
+function unreadable(error: unknown): Error {
+  if (error instanceof ScanRefusedError) return error;
+  return new Error(`Source archive is not a readable gzip tar: ${(error as Error).message}`, { cause: error });
 }
 
 /** sha256 (hex) of a stream's bytes, consuming it. */

@@ -83,16 +83,18 @@ describe('JobWorkflow', () => {
 
   it('retries each task with exponential backoff, honouring the declared retries', () => {
     const fetch = scan.asl.States.fetchSource;
+    // Permanent errors first: the first matching retrier decides, and these go to the catch at once.
     expect(fetch?.Retry).toEqual([
+      { ErrorEquals: ['ScanRefusedError'], MaxAttempts: 0 },
       expect.objectContaining({
         ErrorEquals: expect.arrayContaining(['Lambda.ServiceException', 'States.TaskFailed']),
         MaxAttempts: 2,
         BackoffRate: 2,
       }),
     ]);
-    expect(scan.asl.States[FAIL_STEP]?.Retry?.[0]?.MaxAttempts).toBe(3);
+    expect(scan.asl.States[FAIL_STEP]?.Retry?.[1]?.MaxAttempts).toBe(3);
     expect(fix.asl.States.validateFix?.Retry).toBeUndefined();
-    expect(fix.asl.States.buildFix?.Retry?.[0]?.MaxAttempts).toBe(2);
+    expect(fix.asl.States.buildFix?.Retry?.[1]?.MaxAttempts).toBe(2);
   });
 
   it('gives each task its declared timeout', () => {
