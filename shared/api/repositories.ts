@@ -18,9 +18,12 @@ import { scansOfRepository } from '../db/scans.ts';
 import { recordTrendSnapshot } from '../db/trends.ts';
 import { deleteVulnerabilitiesOfRepository, vulnerabilitiesOfRepository } from '../db/vulnerabilities.ts';
 import { securityScore } from '../domain/scores.ts';
-import { BadRequestError, ForbiddenError, ValidationError } from '../http/errors.ts';
+import { getUser, type User } from '../db/users.ts';
+import { installationClient, statusOf } from '../github/client.ts';
+import { BadRequestError, ForbiddenError, NotFoundError, ServiceUnavailableError, ValidationError } from '../http/errors.ts';
 import { listBody, offsetOf, pageRequest, type PaginationInput } from '../http/pagination.ts';
 import { config } from '../runtime/env.ts';
+import { logger } from '../runtime/powertools.ts';
 import { installedRepository, type InstalledRepository } from './github-app.ts';
 import { toRepositoryDetail, toRepositorySummary } from './mappers.ts';
 
@@ -95,12 +98,53 @@ export function resolveLocalRepository(localPath: string): { realPath: string; r
   return { realPath, relativePath: relative(root, realPath).split(sep).join('/') || basename(realPath) };
 }
 
+interface GithubAccount {
+  readonly id: number;
+  readonly login: string;
+}
+
+/** The GitHub account linked to a user (GitHub sign-in or link), or 403 `GITHUB_NOT_LINKED`. */
+function linkedGithubAccount(user: Pick<User, 'githubId' | 'githubLogin'>): GithubAccount {
+  if (user.githubId === undefined || !user.githubLogin) {
+    throw new ForbiddenError('Link your GitHub account (GitHub sign-in) before connecting a GitHub repository', 'GITHUB_NOT_LINKED');
+  }
+  return { id: user.githubId, login: user.githubLogin };
+}
+
+/** Repository permissions that let a GitHub account see a repository (`none` does not). */
+const READ_PERMISSIONS = new Set(['read', 'triage', 'write', 'maintain', 'admin']);
+
+/**
+ * The caller's GitHub account must be able to see the repository: the App being installed on it is not enough.
+ * Asked with the installation's token (which every installation may use for metadata): the collaborator
+ * permission of the caller's linked login, which the owner, organisation members with access and outside
+ * collaborators all have. The account id in the answer must be the linked one, so a login given up and taken by
+ * someone else does not pass. A repository the caller cannot see answers 404 like one that does not exist.
+ */
+async function assertGithubAccess(account: GithubAccount, repo: InstalledRepository): Promise<void> {
+  const notFound = () => new NotFoundError(`No GitHub repository ${repo.fullName} that your GitHub account can access`, 'REPOSITORY_NOT_FOUND');
+  let answer: { permission?: string; user?: { id?: number | bigint } | null };
+  try {
+    const client = await installationClient(repo.installationId);
+    answer = (await client.request('GET /repos/{owner}/{repo}/collaborators/{username}/permission', { owner: repo.owner, repo: repo.name, username: account.login })).data;
+  } catch (error) {
+    if (statusOf(error) === 404) throw notFound();
+    logger.warn('GitHub permission check failed', { status: statusOf(error), message: (error as Error).message });
+    throw new ServiceUnavailableError('GitHub did not answer as expected; try again later', 'GITHUB_UNAVAILABLE');
+  }
+  if (!READ_PERMISSIONS.has(answer.permission ?? 'none') || Number(answer.user?.id) !== account.id) throw notFound();
+}
+
 export interface ConnectInput {
   readonly fullName?: string;
   readonly localPath?: string;
 }
 
-/** Connect a GitHub repository the App is installed on, or a local git repository on the local stack. */
+/**
+ * Connect a GitHub repository the App is installed on and the caller's linked GitHub account can see (403
+ * `GITHUB_NOT_LINKED` without a link, checked before GitHub is asked; 409 `APP_NOT_INSTALLED`; 404 when the
+ * account cannot see it), or a local git repository on the local stack.
+ */
 export async function connectRepository(userId: string, input: ConnectInput) {
   if ((input.fullName === undefined) === (input.localPath === undefined)) {
     throw new ValidationError([{ path: 'body', message: 'Give exactly one of fullName or localPath' }]);
@@ -118,7 +162,10 @@ export async function connectRepository(userId: string, input: ConnectInput) {
       localPath: realPath,
     });
   } else {
-    repo = newRepository(userId, await installedRepository(input.fullName as string));
+    const account = linkedGithubAccount(await getUser(userId));
+    const installed = await installedRepository(input.fullName as string);
+    await assertGithubAccess(account, installed);
+    repo = newRepository(userId, installed);
   }
   await createRepository(repo);
   await recordActivity(userId, { type: 'repository_connected', message: `Connected ${repo.fullName}`, repositoryId: repo.id });

@@ -11,6 +11,8 @@ import * as v from 'valibot';
 import type { Services } from '../../../lib/local/stack.ts';
 import { LOCAL_CREDENTIALS } from '../../../lib/local/provision.ts';
 import { getItem } from '../../../shared/db/client.ts';
+import { linkGithub } from '../../../shared/db/users.ts';
+import { encryptToken } from '../../../shared/runtime/token-crypto.ts';
 import { autoScanRepositories, repositoryKey } from '../../../shared/db/repositories.ts';
 import { scanKey } from '../../../shared/db/jobs.ts';
 import { auditTrail, vulnerabilityKey } from '../../../shared/db/vulnerabilities.ts';
@@ -40,6 +42,8 @@ interface ErrorBody {
 class FakeGithubApp {
   readonly keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs1', format: 'pem' } });
   readonly installed = new Map<string, { id: number; private: boolean; language: string | null }>();
+  /** GitHub accounts (login → id and permission) that can see each repository, by full name. */
+  readonly access = new Map<string, Map<string, { id: number; permission: string }>>();
   readonly calls: string[] = [];
   private readonly server = createServer((req, res) => void this.handle(req, res).catch(() => this.send(res, 500, {})));
   base = '';
@@ -75,12 +79,22 @@ class FakeGithubApp {
     const repoInstallation = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path);
     const tokenRequest = /^\/app\/installations\/(\d+)\/access_tokens$/.exec(path);
     const repoRequest = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
+    const permissionRequest = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path);
     if (path === '/app' || repoInstallation || tokenRequest) {
       if (!(await this.appAuthenticated(req))) return this.send(res, 401, { message: 'Bad credentials' });
       if (path === '/app') return this.send(res, 200, { id: 4242, slug: 'codeguardian-test' });
       if (tokenRequest) return this.send(res, 201, { token: 'ghs_installationtoken', expires_at: new Date(Date.now() + 3600_000).toISOString() });
       const fullName = `${repoInstallation?.[1]}/${repoInstallation?.[2]}`;
       return this.installed.has(fullName) ? this.send(res, 200, { id: 77, account: { login: repoInstallation?.[1] } }) : this.send(res, 404, { message: 'Not Found' });
+    }
+    if (permissionRequest) {
+      if (req.headers.authorization !== 'token ghs_installationtoken') return this.send(res, 401, { message: 'Bad credentials' });
+      const [, owner = '', name = '', login = ''] = permissionRequest;
+      if (!this.installed.has(`${owner}/${name}`)) return this.send(res, 404, { message: 'Not Found' });
+      // GitHub answers 404 for a login that is no GitHub user, and `none` for a user without access.
+      if (login.startsWith('ghost-')) return this.send(res, 404, { message: 'Not Found' });
+      const grant = this.access.get(`${owner}/${name}`)?.get(login);
+      return this.send(res, 200, { permission: grant?.permission ?? 'none', role_name: grant?.permission ?? 'none', user: { login, id: grant?.id ?? 1 } });
     }
     if (repoRequest) {
       if (req.headers.authorization !== 'token ghs_installationtoken') return this.send(res, 401, { message: 'Bad credentials' });
@@ -94,6 +108,13 @@ class FakeGithubApp {
 }
 
 const github = new FakeGithubApp();
+const ALICE_GITHUB = { id: 5_001, login: 'alice-gh' };
+const BOB_GITHUB = { id: 5_002, login: 'bob-gh' };
+
+/** Link a GitHub account to a user as a GitHub sign-in would (the OAuth exchange itself is tested elsewhere). */
+async function linkGithubAccount(user: TestUser, account: { id: number; login: string }): Promise<void> {
+  await linkGithub(user.id, { ...account, encryptedToken: await encryptToken(`gho_${account.login}`, user.id) });
+}
 let services: Services;
 let api: Api;
 let alice: TestUser;
@@ -102,6 +123,9 @@ let bob: TestUser;
 beforeAll(async () => {
   await github.start();
   github.installed.set('octo-org/service', { id: 987_654, private: true, language: 'TypeScript' });
+  github.access.set('octo-org/service', new Map([[ALICE_GITHUB.login, { id: ALICE_GITHUB.id, permission: 'admin' }], [BOB_GITHUB.login, { id: BOB_GITHUB.id, permission: 'read' }]]));
+  github.installed.set('octo-org/secret', { id: 987_655, private: true, language: 'Go' });
+  github.access.set('octo-org/secret', new Map([[ALICE_GITHUB.login, { id: ALICE_GITHUB.id, permission: 'write' }]]));
   process.env.GITHUB_APP_ID = '4242';
   process.env.GITHUB_APP_PRIVATE_KEY = github.keys.privateKey;
   process.env.GITHUB_API_URL = `${github.base}/api/v3`;
@@ -110,6 +134,7 @@ beforeAll(async () => {
   localRepoRoot();
   ({ services, api } = await startApi());
   [alice, bob] = await Promise.all([api.registerUser(), api.registerUser()]);
+  await Promise.all([linkGithubAccount(alice, ALICE_GITHUB), linkGithubAccount(bob, BOB_GITHUB)]);
 }, 60_000);
 
 afterAll(async () => {
@@ -170,7 +195,7 @@ describe('POST /api/repositories/connect with a GitHub repository', () => {
     const res = await connect(alice, { fullName: 'octo-org/service' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ fullName: 'octo-org/service', owner: 'octo-org', name: 'service', private: true, language: 'TypeScript', provider: 'github', defaultBranch: 'trunk' });
-    expect(github.calls).toEqual(expect.arrayContaining(['GET /repos/octo-org/service/installation', 'POST /app/installations/77/access_tokens', 'GET /repos/octo-org/service']));
+    expect(github.calls).toEqual(expect.arrayContaining(['GET /repos/octo-org/service/installation', 'POST /app/installations/77/access_tokens', 'GET /repos/octo-org/service', `GET /repos/octo-org/service/collaborators/${ALICE_GITHUB.login}/permission`]));
     const twice = await connect(alice, { fullName: 'octo-org/service' });
     expect(twice.status).toBe(409);
     expect(twice.body.code).toBe('REPOSITORY_ALREADY_CONNECTED');
@@ -182,6 +207,41 @@ describe('POST /api/repositories/connect with a GitHub repository', () => {
     const res = await connect(alice, { fullName: 'octo-org/elsewhere' });
     expect(res.status).toBe(409);
     expect(res.body).toEqual({ error: expect.stringContaining('not installed'), code: 'APP_NOT_INSTALLED', installUrl: 'https://github.example.com/apps/codeguardian-test/installations/new' });
+  });
+
+  it('answers 404 for a repository the App is installed on that the caller’s GitHub account cannot see, storing nothing', async () => {
+    const denied = await connect(bob, { fullName: 'octo-org/secret' });
+    expect(denied.status).toBe(404);
+    expect(denied.body).toEqual({ error: expect.stringContaining('octo-org/secret'), code: 'REPOSITORY_NOT_FOUND' });
+    expect(github.calls).toContain(`GET /repos/octo-org/secret/collaborators/${BOB_GITHUB.login}/permission`);
+    // Alice, a collaborator, may; bob still sees none of it.
+    const allowed = await connect(alice, { fullName: 'octo-org/secret' });
+    expect(allowed.status).toBe(201);
+    const bobs = await api.request<{ repositories: RepositoryAnswer[] }>('/api/repositories', { token: bob.token });
+    expect(bobs.body.repositories.map((r) => r.fullName)).not.toContain('octo-org/secret');
+    expect((await api.request(`/api/repositories/${allowed.body.id}`, { token: bob.token })).status).toBe(404);
+  });
+
+  it('refuses a permission answer about another account with the same login, and a login GitHub does not know', async () => {
+    const carol = await api.registerUser();
+    // Carol's stored link names alice's login with another id: the login was renamed and taken, or the link is stale.
+    await linkGithubAccount(carol, { id: 5_003, login: ALICE_GITHUB.login });
+    expect((await connect(carol, { fullName: 'octo-org/secret' })).body.code).toBe('REPOSITORY_NOT_FOUND');
+    const dave = await api.registerUser();
+    await linkGithubAccount(dave, { id: 5_004, login: 'ghost-dave' });
+    const res = await connect(dave, { fullName: 'octo-org/service' });
+    expect([res.status, res.body.code]).toEqual([404, 'REPOSITORY_NOT_FOUND']);
+    expect((await api.request<{ total: number }>('/api/repositories', { token: dave.token })).body.total).toBe(0);
+  });
+
+  it('answers 403 GITHUB_NOT_LINKED to a user without a linked GitHub account, before asking GitHub', async () => {
+    const erin = await api.registerUser();
+    const before = github.calls.length;
+    const res = await connect(erin, { fullName: 'octo-org/service' });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ error: expect.stringContaining('Link your GitHub account'), code: 'GITHUB_NOT_LINKED' });
+    expect(github.calls.slice(before)).toEqual([]);
+    expect((await api.request<{ total: number }>('/api/repositories', { token: erin.token })).body.total).toBe(0);
   });
 
   it('takes the slug from GITHUB_APP_SLUG, and answers APP_NOT_INSTALLED when the App is not configured', async () => {
