@@ -153,9 +153,25 @@ function assignedValue(at: SgNode, name: string, sinkPattern: RegExp): SgNode | 
 
 type Style = { placeholder: (n: number) => string; escapePercent: boolean };
 
-function driverStyle(source: string): Style | undefined {
-  if (/^\s*(?:import|from)\s+(?:sqlite3|aiosqlite)\b/m.test(source)) return { placeholder: () => '?', escapePercent: false };
-  if (/^\s*(?:import|from)\s+(?:psycopg2?|pymysql|MySQLdb|mysql\.connector|aiomysql|pgdb)\b/m.test(source)) return { placeholder: () => '%s', escapePercent: true };
+const QMARK: Style = { placeholder: () => '?', escapePercent: false };
+const FORMAT: Style = { placeholder: () => '%s', escapePercent: true };
+
+/**
+ * The driver's placeholder style: from the driver's import when the file has it, else from the parameterised
+ * execute calls the file already makes (`execute("... %s", (v,))`).
+ */
+function driverStyle(ctx: RewriteContext): Style | undefined {
+  if (/^\s*(?:import|from)\s+(?:sqlite3|aiosqlite)\b/m.test(ctx.source)) return QMARK;
+  if (/^\s*(?:import|from)\s+(?:psycopg2?|pymysql|MySQLdb|mysql\.connector|aiomysql|pgdb)\b/m.test(ctx.source)) return FORMAT;
+  const bound = ctx.root
+    .root()
+    .findAll({ rule: { kind: 'call', has: { field: 'function', regex: '\\.execute$' } } })
+    .map((c) => positional(c))
+    .filter((a) => a.length === 2 && a[0]?.kind() === 'string' && ['tuple', 'list'].includes(a[1]?.kind() as string))
+    .map((a) => a[0]?.text() ?? '');
+  const format = bound.some((t) => /%s/.test(t));
+  const qmark = bound.some((t) => /\?/.test(t));
+  if (format !== qmark) return format ? FORMAT : QMARK;
   return undefined;
 }
 
@@ -184,7 +200,7 @@ function parameterisedSql(ctx: RewriteContext): Rewrite | undefined {
     return { description, edits: [replaceNode(ctx.source, inner, literal(text, sql.text)), insertAt(ctx.source, first.range().end.index, `, {${binds}}`)] };
   }
 
-  const style = driverStyle(ctx.source);
+  const style = driverStyle(ctx);
   if (!style) return undefined;
   let target = first;
   if (first.kind() === 'identifier') {
