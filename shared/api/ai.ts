@@ -7,14 +7,13 @@
 import * as v from 'valibot';
 import type { FindingTriage, Severity } from '../analysis/types.ts';
 import { appendConversationTurn, getConversation, newConversation } from '../db/conversations.ts';
-import { scanModelReport, usageDay, userModelUsageByDay, type ModelUsage } from '../db/model-usage.ts';
 import { allRepositoriesOf, getRepository } from '../db/repositories.ts';
 import { getVulnerability, listVulnerabilities, type Vulnerability } from '../db/vulnerabilities.ts';
 import { NotFoundError, ServiceUnavailableError, TooManyRequestsError } from '../http/errors.ts';
 import type { FindingBrief } from '../llm/context.ts';
 import { chatTool, chatTurn, type ChatTool } from '../llm/chat.ts';
 import { explainSnippet } from '../llm/explanation.ts';
-import { MODEL_ENV, requireModel, tokenBudgets } from '../llm/models.ts';
+import { MODEL_ENV, requireModel } from '../llm/models.ts';
 import { suggestPrompt, type SuggestionCandidate } from '../llm/prompts/suggest.ts';
 import { runPrompt, type ModelContext, type PromptOutcome } from '../llm/run.ts';
 import type { ModelErrorCode } from '../llm/provider.ts';
@@ -307,54 +306,4 @@ export async function explainVulnerability(userId: string, body: ExplainRequest,
   };
   const outcome = answered(await explainSnippet(brief, code, startLine, { ...ai, scope: { userId } }));
   return { vulnerabilityId: null, explanation: { ...outcome.value }, model: outcome.modelId, promptVersion: outcome.promptVersion, cached: outcome.cached, usage: usageOf(outcome, !outcome.cached) };
-}
-
-// ------------------------------------------------------------------------------------------------- usage and cost
-
-function usageView(u: Pick<ModelUsage, 'inputTokens' | 'outputTokens' | 'calls' | 'costMicroUsd'>) {
-  return {
-    inputTokens: u.inputTokens,
-    outputTokens: u.outputTokens,
-    totalTokens: u.inputTokens + u.outputTokens,
-    calls: u.calls,
-    estimatedCostUsd: u.costMicroUsd / 1_000_000,
-  };
-}
-
-/** The scan detail's `model`: what the scan's model pass did and its tokens and cost; null before it ran. */
-export async function scanModelSummary(scanId: string) {
-  const report = await scanModelReport(scanId);
-  if (!report) return null;
-  const pass = report.pass;
-  return {
-    status: pass?.status ?? ('running' as const),
-    message: pass?.message ?? 'The model pass is running.',
-    triaged: pass?.triaged ?? 0,
-    cachedAnswers: pass?.cached ?? 0,
-    notTriaged: pass?.notTriaged ?? 0,
-    discovered: pass?.discovered ?? 0,
-    usage: usageView(report.usage),
-  };
-}
-
-/** The statistics' `modelUsage` of a user: today and the last 30 days, with the daily budget. */
-export async function userModelUsageSummary(userId: string, now = new Date()) {
-  const today = usageDay(now.getTime());
-  const since = usageDay(now.getTime() - 29 * DAY_MS);
-  // Two month prefixes at most cover 30 days; each is one Query on the user's partition.
-  const prefixes = [...new Set([since.slice(0, 7), today.slice(0, 7)])];
-  const days = (await Promise.all(prefixes.map((p) => userModelUsageByDay(userId, p)))).flat().filter((d) => d.day >= since && d.day <= today);
-  const sum = (list: typeof days) =>
-    list.reduce((a, d) => ({ inputTokens: a.inputTokens + d.inputTokens, outputTokens: a.outputTokens + d.outputTokens, calls: a.calls + d.calls, costMicroUsd: a.costMicroUsd + d.costMicroUsd }), {
-      inputTokens: 0,
-      outputTokens: 0,
-      calls: 0,
-      costMicroUsd: 0,
-    });
-  const budget = tokenBudgets().dailyTokens;
-  return {
-    today: usageView(sum(days.filter((d) => d.day === today))),
-    last30Days: usageView(sum(days)),
-    dailyTokenBudget: Number.isFinite(budget) ? budget : null,
-  };
 }

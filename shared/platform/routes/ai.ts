@@ -98,12 +98,14 @@ export const ScanModelSchema = v.nullable(
   }),
 );
 
-/** A user's model usage for the statistics: today (the daily budget's window) and the last 30 days. */
+/** A user's model usage statistics: today (the daily budget's window), the last 30 days, and each of those days. */
 export const UserModelUsageSchema = v.object({
   today: ModelUsageSchema,
   last30Days: ModelUsageSchema,
   /** Null when unlimited. */
   dailyTokenBudget: v.nullable(v.number()),
+  /** Days with any usage, oldest first. */
+  days: v.array(v.object({ day: v.pipe(v.string(), v.isoDate()), ...ModelUsageSchema.entries })),
 });
 
 export const aiRoutes = [
@@ -121,6 +123,11 @@ export const aiRoutes = [
     method: 'POST', path: '/api/ai/explain-vulnerability', access: 'user', entry: 'lambdas/http/explain-vulnerability.ts', invokesModel: true,
     summary: 'Explain a vulnerability (one of the caller\'s, or a posted finding with its code) for developers',
     schemas: { body: ExplainBody, response: ExplanationResponse },
+  },
+  {
+    method: 'GET', path: '/api/ai/usage', access: 'user', entry: 'lambdas/http/get-ai-usage.ts',
+    summary: "The caller's model tokens and estimated cost (scans and assistant): today, the last 30 days and per day",
+    schemas: { response: UserModelUsageSchema },
   },
   {
     method: 'GET', path: '/api/vulnerabilities/{id}/explanation', access: 'user', entry: 'lambdas/http/get-vulnerability-explanation.ts', invokesModel: true,

@@ -65,6 +65,7 @@ export const aiRouteFixtures: RouteFixtures = {
   'POST /api/ai/explain-vulnerability': {
     prepare: async (api, owner) => withModel({ body: { vulnerabilityId: (await repositoryWithVulnerability(api, owner)).vulnerabilityId } }),
   },
+  'GET /api/ai/usage': { prepare: async () => ({}) },
   'GET /api/vulnerabilities/{id}/explanation': {
     prepare: async (api, owner) => withModel({ params: { id: (await repositoryWithVulnerability(api, owner)).vulnerabilityId } }),
   },

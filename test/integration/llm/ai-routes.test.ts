@@ -313,3 +313,52 @@ describe('GET /api/ai/suggestions', () => {
     expect(server.requests).toHaveLength(0);
   });
 });
+
+describe('token counts and cost', () => {
+  it('add up per user in GET /api/ai/usage (assistant turns and a scan triage) and per scan in GET /api/scans/:id', async () => {
+    const dave = await api.registerUser();
+    const repo = await connectLocalRepository(api, dave);
+    const queued = await api.request<{ id: string; model?: unknown }>(`/api/repositories/${repo.id}/scan`, { token: dave.token, body: {} });
+    expect(queued.status).toBe(202);
+    const before = await api.request<{ model: unknown }>(`/api/scans/${queued.body.id}`, { token: dave.token });
+    expect(before.body.model).toBeNull();
+
+    server.script(textReply('Nothing yet.', 'end_turn', { inputTokens: 1_200, outputTokens: 30 }), textReply('Still nothing.', 'end_turn', { inputTokens: 1_500, outputTokens: 45 }));
+    const first = await chat(dave, { message: 'Anything open?' });
+    await chat(dave, { conversationId: first.body.conversationId, message: 'And now?' });
+
+    // The scan's model pass, as the triage step runs it, spends the scan's and the owner's budget.
+    server.setFallback(toolReply('report_triage', { verdict: 'true_positive', confidence: 0.8, reasoning: 'Reachable.' }, { inputTokens: 700, outputTokens: 50 }));
+    const source = `app.get('/u', (req, res) => db.query("SELECT * FROM u WHERE id = " + req.query.id)); // ${randomUUID()}\n`;
+    const { scanFiles } = await import('../../../shared/analysis/scanner.ts');
+    const { triageScan } = await import('../../../shared/llm/scan-triage.ts');
+    const findings = scanFiles([{ path: 'src/u.js', source }]).findings;
+    expect(findings.length).toBeGreaterThan(0);
+    let stored = findings;
+    await triageScan(
+      { scanId: queued.body.id, userId: dave.id },
+      { store: { read: async () => stored, write: async (_id, next) => void (stored = [...next]) }, sources: { files: async () => new Map([['src/u.js', source]]), changed: async () => [] } },
+    );
+    const n = findings.length;
+
+    const detail = await api.request<{ model: { status: string; triaged: number; usage: Record<string, number> } }>(`/api/scans/${queued.body.id}`, { token: dave.token });
+    expect(detail.status).toBe(200);
+    // claude-3-5-sonnet: $3 in and $15 out per million tokens.
+    expect(detail.body.model).toMatchObject({ status: 'complete', triaged: n, usage: { inputTokens: 700 * n, outputTokens: 50 * n, totalTokens: 750 * n, calls: n, estimatedCostUsd: ((700 * 3 + 50 * 15) * n) / 1e6 } });
+    expect((await api.request(`/api/scans/${queued.body.id}`, { token: bob.token })).status).toBe(404);
+
+    const usage = await api.request<{ today: Record<string, number>; last30Days: Record<string, number>; days: { day: string }[]; dailyTokenBudget: number }>('/api/ai/usage', { token: dave.token });
+    expect(usage.status).toBe(200);
+    const input = 1_200 + 1_500 + 700 * n;
+    const output = 30 + 45 + 50 * n;
+    const expected = { inputTokens: input, outputTokens: output, totalTokens: input + output, calls: 2 + n, estimatedCostUsd: (input * 3 + output * 15) / 1e6 };
+    expect(usage.body.today).toEqual(expected);
+    expect(usage.body.last30Days).toEqual(expected);
+    expect(usage.body.days).toEqual([{ day: new Date().toISOString().slice(0, 10), ...expected }]);
+    expect(usage.body.dailyTokenBudget).toBe(1_000_000);
+
+    // Another user's usage is their own: nothing of Dave's.
+    const other = await api.request<{ today: { calls: number } }>('/api/ai/usage', { token: (await api.registerUser()).token });
+    expect(other.body.today.calls).toBe(0);
+  });
+});
