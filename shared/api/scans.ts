@@ -14,6 +14,7 @@ import { requireEnv } from '../runtime/env.ts';
 import { ScanJobSchema, type ScanJob } from '../runtime/jobs.ts';
 import { logger } from '../runtime/powertools.ts';
 import { toScanResponse } from './mappers.ts';
+import { scanModelSummary } from './model-usage.ts';
 import { readScanReport, reportContentType, type ReportFormat } from './scan-reports.ts';
 
 export interface ScanRequest {
@@ -116,8 +117,10 @@ export async function listScansOf(userId: string, query: PaginationInput & { rep
   return listBody('scans', page.items.map(toScanResponse), request, page.total, page.nextCursor);
 }
 
+/** `GET /scans/:id`: the scan, with what its model pass did and its tokens and estimated cost. */
 export async function scanDetail(userId: string, scanId: string) {
-  return toScanResponse(await getScan(userId, scanId));
+  const scan = await getScan(userId, scanId);
+  return { ...toScanResponse(scan), model: await scanModelSummary(scan.id) };
 }
 
 /** `GET /scans/:id/report?format=json|sarif`: the stored report, 404 REPORT_NOT_READY until it is written. */

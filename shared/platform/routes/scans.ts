@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { successStatus } from '../../http/openapi.ts';
 import { paginationEntries } from '../../http/pagination.ts';
 import type { RouteDecl } from '../declarations.ts';
+import { ScanModelSchema } from './ai.ts';
 import { IdParams, listEnvelope, ResourceId, ScanSchema } from './repositories.ts';
 
 export const ScanListQuery = v.object({
@@ -13,6 +14,9 @@ export const ScanListQuery = v.object({
 export const ScanReportQuery = v.object({ format: v.optional(v.picklist(['json', 'sarif', 'pdf']), 'json') });
 
 export const BulkScanBody = v.strictObject({ repositoryIds: v.pipe(v.array(ResourceId), v.minLength(1), v.maxLength(50)) });
+
+/** One scan with what its model pass did and cost (tokens and estimated cost; null before the pass ran). */
+export const ScanDetailSchema = v.object({ ...ScanSchema.entries, model: ScanModelSchema });
 
 export const ScanListResponse = v.object({ scans: v.array(ScanSchema), ...listEnvelope });
 
@@ -35,8 +39,8 @@ export const scanRoutes = [
   },
   {
     method: 'GET', path: '/api/scans/{id}', access: 'user', entry: 'lambdas/http/get-scan.ts',
-    summary: 'One scan with its progress and summary',
-    schemas: { params: IdParams, response: ScanSchema },
+    summary: 'One scan with its progress, summary and model usage',
+    schemas: { params: IdParams, response: ScanDetailSchema },
   },
   {
     method: 'GET', path: '/api/scans/{id}/report', access: 'user', entry: 'lambdas/http/get-scan-report.ts',
