@@ -54,9 +54,19 @@ export interface ScanResult {
   readonly rulesetVersion: string;
 }
 
-interface PendingFile {
+export interface PendingFile {
   readonly path: string;
   readonly load: () => string | Buffer;
+}
+
+/** What scanning one file adds to a scan result. */
+export interface FileOutcome {
+  readonly scanned: boolean;
+  readonly lines: number;
+  readonly findings: Finding[];
+  readonly suppressed: Finding[];
+  readonly skipped?: SkippedFile;
+  readonly errors: ScanError[];
 }
 
 function countLines(source: string): number {
@@ -66,7 +76,7 @@ function countLines(source: string): number {
   return source.endsWith('\n') ? n - 1 : n;
 }
 
-function compareFindings(a: Finding, b: Finding): number {
+export function compareFindings(a: Finding, b: Finding): number {
   return (
     a.location.path.localeCompare(b.location.path) ||
     a.location.startLine - b.location.startLine ||
@@ -75,37 +85,35 @@ function compareFindings(a: Finding, b: Finding): number {
   );
 }
 
-function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], options: ScanOptions, started: number): ScanResult {
+/**
+ * The per-file half of a scan: reads, classifies and parses one file, runs every analyzer on the shared tree,
+ * then filters, fingerprints and applies suppressions. Holds nothing of a file once it returns, so a caller
+ * streaming many files (one thread or several) keeps only the outcomes.
+ */
+export function createFileScanner(options: ScanOptions = {}): (file: PendingFile) => FileOutcome {
   const config = options.config ?? DEFAULT_CONFIG;
   const threshold = options.severityThreshold ?? config.severityThreshold;
   const ruleSet = options.ruleSet ?? getRuleSet();
   const ruleFilter = (rule: { id: string; cwe: readonly string[] }) => isRuleEnabled(config, rule.id, rule.cwe);
   const analyzers = options.analyzers ?? defaultAnalyzers({ ruleSet, ruleFilter });
-  const findings: Finding[] = [];
-  const suppressed: Finding[] = [];
-  const errors: ScanError[] = [];
-  let filesScanned = 0;
-  let linesScanned = 0;
-
-  pending.forEach((file, index) => {
-    options.onProgress?.({ filesDone: index, filesTotal: pending.length, path: file.path });
+  return (file) => {
+    const errors: ScanError[] = [];
+    const findings: Finding[] = [];
+    const suppressed: Finding[] = [];
+    const nothing = { scanned: false, lines: 0, findings, suppressed, errors };
     let source: string;
     try {
       const content = file.load();
       const reason = classifyContent(file.path, content);
-      if (reason) {
-        skipped.push({ path: file.path, reason });
-        return;
-      }
+      if (reason) return { ...nothing, skipped: { path: file.path, reason } };
       source = typeof content === 'string' ? content : content.toString('utf8');
     } catch (err) {
-      skipped.push({ path: file.path, reason: 'unreadable' });
       errors.push({ path: file.path, message: (err as Error).message });
-      return;
+      return { ...nothing, skipped: { path: file.path, reason: 'unreadable' } };
     }
     const language = detectLanguage(file.path, source);
     const wanted = analyzers.filter((a) => a.languages === 'all' || (language !== undefined && a.languages.includes(language)));
-    if (wanted.length === 0) return;
+    if (wanted.length === 0) return nothing;
     let root: FileContext['root'];
     if (language) {
       try {
@@ -123,9 +131,8 @@ function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], option
         errors.push({ path: file.path, analyzer: analyzer.id, message: (err as Error).message });
       }
     }
-    filesScanned++;
-    linesScanned += countLines(source);
-    if (raw.length === 0) return;
+    const outcome = { scanned: true, lines: countLines(source), findings, suppressed, errors };
+    if (raw.length === 0) return outcome;
     const kept = mergeOverlapping(raw.filter((f) => isRuleEnabled(config, f.ruleId, f.cwe) && atOrAbove(f.severity, threshold)));
     const lines = source.split('\n');
     const style = language && LANGUAGES[language].lineComment === '#' ? 'hash' : 'c';
@@ -134,6 +141,28 @@ function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], option
       if (suppression) suppressed.push({ ...finding, suppression });
       else findings.push(finding);
     }
+    return outcome;
+  };
+}
+
+function runScan(pending: readonly PendingFile[], skipped: SkippedFile[], options: ScanOptions, started: number): ScanResult {
+  const ruleSet = options.ruleSet ?? getRuleSet();
+  const scanOne = createFileScanner({ ...options, ruleSet });
+  const findings: Finding[] = [];
+  const suppressed: Finding[] = [];
+  const errors: ScanError[] = [];
+  let filesScanned = 0;
+  let linesScanned = 0;
+
+  pending.forEach((file, index) => {
+    options.onProgress?.({ filesDone: index, filesTotal: pending.length, path: file.path });
+    const outcome = scanOne(file);
+    if (outcome.skipped) skipped.push(outcome.skipped);
+    errors.push(...outcome.errors);
+    findings.push(...outcome.findings);
+    suppressed.push(...outcome.suppressed);
+    if (outcome.scanned) filesScanned++;
+    linesScanned += outcome.lines;
   });
   if (pending.length > 0) options.onProgress?.({ filesDone: pending.length, filesTotal: pending.length, path: '' });
 
@@ -192,14 +221,25 @@ export function scanFiles(files: readonly SourceFile[], options: ScanOptions = {
   return runScan(pending, skipped, options, started);
 }
 
-/** Scans a directory on disk, reading one file at a time so memory stays flat on large trees. */
-export function scanDirectory(dir: string, options: ScanOptions = {}): ScanResult {
-  const started = performance.now();
+/** The files of a directory a scan reads, relative to it, and those skipped without reading. */
+export function listScanPaths(dir: string, options: ScanOptions = {}): { paths: string[]; skipped: SkippedFile[] } {
   const config = options.config ?? DEFAULT_CONFIG;
   const inChangeSet = changedFilter(options.changedSince);
   const walk = walkDirectory(dir, { ignore: config.ignore, maxFileSize: config.maxFileSize });
-  const pending = walk.paths
-    .filter((p) => inChangeSet(p) && !isVendoredPath(p))
-    .map((path) => ({ path, load: () => readFileSync(join(dir, path)) }));
-  return runScan(pending, walk.skipped, options, started);
+  return { paths: walk.paths.filter((p) => inChangeSet(p) && !isVendoredPath(p)), skipped: walk.skipped };
+}
+
+/** A file of a directory on disk, read when scanned. */
+export function diskFile(dir: string, path: string): PendingFile {
+  return { path, load: () => readFileSync(join(dir, path)) };
+}
+
+/**
+ * Scans a directory on disk in this thread, reading one file at a time. `scanDirectoryParallel`
+ * (parallel-scan.ts) spreads the same work over worker threads.
+ */
+export function scanDirectory(dir: string, options: ScanOptions = {}): ScanResult {
+  const started = performance.now();
+  const { paths, skipped } = listScanPaths(dir, options);
+  return runScan(paths.map((path) => diskFile(dir, path)), skipped, options, started);
 }

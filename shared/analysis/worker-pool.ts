@@ -1,0 +1,166 @@
+/**
+ * A small pool of worker threads fed with batches of file paths. The main thread hands out the next batch to
+ * whichever worker finishes first, so a slow file holds up only its own worker.
+ *
+ * Memory: ast-grep frees a parsed tree only in a finalizer, which runs after a full garbage collection and a
+ * turn of the event loop. V8 does not see the trees' native memory, so on its own it almost never collects,
+ * and a long synchronous scan keeps every tree it parsed. Workers therefore collect after a budget of parsed
+ * source bytes and yield to the event loop, which keeps each worker's memory bounded whatever the tree size.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
+
+/** Source bytes a worker parses between collections: trees take tens of times their source in native memory. */
+export const GC_BUDGET_BYTES = 2 * 1024 * 1024;
+
+interface BatchRequest {
+  readonly batch: number;
+  readonly paths: readonly string[];
+}
+
+interface BatchReply<R> {
+  readonly batch: number;
+  readonly results: R[];
+}
+
+interface FailureReply {
+  readonly failure: string;
+}
+
+export interface PoolOptions<R> {
+  /** The worker module (`.ts` under tsx, `.mjs` in a bundle); it calls `serveBatches`. */
+  readonly worker: URL;
+  readonly workerData: unknown;
+  readonly paths: readonly string[];
+  readonly workers: number;
+  readonly batchSize: number;
+  /** Called on the main thread as each batch completes, in completion order. */
+  readonly onBatch?: (paths: readonly string[], results: readonly R[]) => void;
+}
+
+/** The worker count to use by default: every core the process may use. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** tsx's ESM registration API, resolved from this package (an eval'd worker resolves from the working directory). */
+function tsxApiUrl(): string {
+  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
+  const entry = pkg.exports['./esm/api']?.import.default;
+  if (!entry) throw new Error('tsx does not export ./esm/api');
+  return pathToFileURL(join(dirname(pkgPath), entry)).href;
+}
+
+/**
+ * Starts a worker. Node 20 does not pass tsx's loader hooks to worker threads, so a `.ts` worker is started
+ * through a stub that registers tsx first; bundled `.mjs` workers start directly.
+ */
+function startWorker(url: URL, data: unknown): Worker {
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData: data });
+  const stub = `import(${JSON.stringify(tsxApiUrl())}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(stub, { eval: true, workerData: data });
+}
+
+/**
+ * Runs `paths` through the pool and returns each path's result in input order. A worker that fails (an
+ * exception in a handler, or a crash) rejects the whole run and stops the others.
+ */
+export async function runPool<R>(options: PoolOptions<R>): Promise<R[]> {
+  const batches: string[][] = [];
+  for (let i = 0; i < options.paths.length; i += options.batchSize) batches.push(options.paths.slice(i, i + options.batchSize));
+  const results: R[][] = new Array<R[]>(batches.length);
+  const count = Math.max(1, Math.min(options.workers, batches.length));
+  const workers: Worker[] = [];
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: count }, () =>
+        new Promise<void>((resolve, reject) => {
+          const worker = startWorker(options.worker, options.workerData);
+          workers.push(worker);
+          const feed = () => {
+            if (next >= batches.length) {
+              resolve();
+              return;
+            }
+            const batch = next++;
+            worker.postMessage({ batch, paths: batches[batch] as string[] } satisfies BatchRequest);
+          };
+          worker.on('message', (reply: BatchReply<R> | FailureReply) => {
+            if ('failure' in reply) {
+              reject(new Error(reply.failure));
+              return;
+            }
+            results[reply.batch] = reply.results;
+            options.onBatch?.(batches[reply.batch] as string[], reply.results);
+            feed();
+          });
+          worker.on('error', reject);
+          worker.on('exit', (code) => {
+            if (next < batches.length || code !== 0) reject(new Error(`scan worker stopped with exit code ${code}`));
+          });
+          feed();
+        }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results.flat();
+}
+
+/** The data the main thread gave this worker. */
+export function poolWorkerData<T>(): T {
+  return workerData as T;
+}
+
+/** `gc` when the engine lets it be exposed at run time; undefined otherwise (memory is then left to V8). */
+function exposeGc(): (() => void) | undefined {
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The worker side: answers each batch with one result per path. `handle` returns the result and the number of
+ * source bytes it parsed, which drives the collections that free native trees.
+ */
+export function serveBatches<R>(handle: (path: string) => { result: R; parsedBytes: number }): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveBatches runs in a worker thread');
+  const gc = exposeGc();
+  let sinceCollection = 0;
+  port.on('message', (request: BatchRequest) => {
+    void (async () => {
+      try {
+        const results: R[] = [];
+        for (const path of request.paths) {
+          const { result, parsedBytes } = handle(path);
+          results.push(result);
+          sinceCollection += parsedBytes;
+          if (gc && sinceCollection >= GC_BUDGET_BYTES) {
+            gc();
+            sinceCollection = 0;
+            // The trees' finalizers run on the next turn of the event loop.
+            await nextTurn();
+          }
+        }
+        port.postMessage({ batch: request.batch, results } satisfies BatchReply<R>);
+      } catch (err) {
+        port.postMessage({ failure: (err as Error).stack ?? String(err) } satisfies FailureReply);
+      }
+    })();
+  });
+}
