@@ -11,6 +11,7 @@ import { goFixers } from './go.ts';
 import { javaFixers } from './java.ts';
 import { javascriptFixers } from './javascript.ts';
 import { pythonFixers } from './python.ts';
+import type { SgRoot } from '@ast-grep/napi';
 import { applyEdits, nodeAt, replaceNode, type Fixer, type FixerEntry, type Rewrite } from './support.ts';
 
 export type { Fixer, FixerEntry, Rewrite, RewriteContext } from './support.ts';
@@ -44,9 +45,8 @@ function templateRule(ruleId: string): CompiledRule | undefined {
 }
 
 /** Re-runs the rule's match on this source and expands its template at the match the finding points at. */
-function templateRewrite(rule: CompiledRule, finding: Finding, source: string, language: LanguageId): Rewrite | undefined {
+function templateRewrite(rule: CompiledRule, finding: Finding, source: string, language: LanguageId, root: SgRoot): Rewrite | undefined {
   if (!rule.languages.includes(language) || rule.fix === undefined || rule.fixDescription === undefined) return undefined;
-  const root = parseSource(language, source);
   const { startLine, startColumn } = finding.location;
   const matches = root.root().findAll(rule.config);
   const node =
@@ -64,16 +64,24 @@ function templateRewrite(rule: CompiledRule, finding: Finding, source: string, l
 export function rewriteFor(finding: Finding, source: string): Rewrite | undefined {
   const language = detectLanguage(finding.location.path, source);
   if (!language) return undefined;
-  const fixer = FIXERS.get(finding.ruleId);
-  if (fixer) return fixer({ finding, language, source, root: parseSource(language, source) });
-  const rule = templateRule(finding.ruleId);
-  if (rule) return templateRewrite(rule, finding, source, language);
-  // A taint finding that absorbed a structural rule's fix on the same line (one vulnerability, one finding).
-  if (finding.fix && finding.kind === 'taint') {
-    const sibling = getRuleSet().rules.find((r) => r.fix !== undefined && r.cwe.some((c) => finding.cwe.includes(c)) && r.languages.includes(language));
-    return sibling ? templateRewrite(sibling, finding, source, language) : undefined;
+  const root = parseSource(language, source);
+  const own = rewriteByRule(finding.ruleId, finding, source, language, root);
+  if (own || finding.kind !== 'taint') return own;
+  // A taint flow ends at a sink that structural rules of the same weakness also know: their rewrites check the
+  // sink's shape themselves (one vulnerability, one finding, so the structural hit was merged into this one).
+  for (const rule of getRuleSet().rules) {
+    if (rule.id === finding.ruleId || !rule.languages.includes(language) || !rule.cwe.some((c) => finding.cwe.includes(c))) continue;
+    const rewrite = rewriteByRule(rule.id, finding, source, language, root);
+    if (rewrite) return rewrite;
   }
   return undefined;
+}
+
+function rewriteByRule(ruleId: string, finding: Finding, source: string, language: LanguageId, root: SgRoot): Rewrite | undefined {
+  const fixer = FIXERS.get(ruleId);
+  if (fixer) return fixer({ finding, language, source, root });
+  const rule = templateRule(ruleId);
+  return rule ? templateRewrite(rule, finding, source, language, root) : undefined;
 }
 
 /** The whole file after the finding's rewrite, for the fix workflow. */

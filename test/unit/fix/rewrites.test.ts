@@ -1,0 +1,118 @@
+/**
+ * Every rule with a rewrite (a rule `fix` template or a registered fixer), generated from the rule list: each
+ * positive example of its fixture gets a fix that parses and re-scans clean, the negative examples are left
+ * untouched, and the whole fixture after every fix matches its expected file under test/fixtures/rules-fixed/.
+ */
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applyFixes } from '../../../shared/analysis/apply-fixes.ts';
+import { detectLanguage } from '../../../shared/analysis/languages.ts';
+import { getRuleSet } from '../../../shared/analysis/rule-pack.ts';
+import { scanFiles } from '../../../shared/analysis/scanner.ts';
+import type { Finding, LanguageId } from '../../../shared/analysis/types.ts';
+import { fixerRuleIds, rewriteFor } from '../../../shared/fix/rewrites/index.ts';
+import { buildRuleFix, syntaxProblems, validateFix } from '../../../shared/fix/validate.ts';
+import { annotations, FIXTURES_DIR } from '../analysis/rule-fixtures.ts';
+
+const FIXED_DIR = fileURLToPath(new URL('../../fixtures/rules-fixed/', import.meta.url));
+
+/**
+ * Positive examples a rewrite declines on purpose, per rule, with why. The counts are exact, so a rewrite that
+ * starts declining more (or handles a shape it used to decline) fails here.
+ */
+const DECLINED: Record<string, { count: number; why: string }> = {
+  'javascript.command-injection': { count: 1, why: 'the whole command comes from the request: there is no fixed program to run' },
+  'javascript.taint.command-injection': { count: 1, why: 'sh -c with a built script: the script itself is the command' },
+  'python.command-injection': { count: 1, why: 'the whole command comes from the request: there is no fixed program to run' },
+  'python.taint.sql-injection': { count: 1, why: 'executemany with a built statement and a separate parameter list' },
+  'java.taint.sql-injection': { count: 0, why: '' },
+};
+
+const ruleSet = getRuleSet();
+const ruleIds = [...new Set([...ruleSet.rules.filter((r) => r.fix !== undefined).map((r) => r.id), ...fixerRuleIds()])].sort();
+
+function fixtureFile(ruleId: string): string | undefined {
+  const dir = join(FIXTURES_DIR, ruleId.split('.')[0] as string);
+  const name = readdirSync(dir).find((f) => f.startsWith(`${ruleId}.`) && /^[a-z]+$/.test(f.slice(ruleId.length + 1)));
+  return name ? join(dir, name) : undefined;
+}
+
+/** Byte ranges of the lines (1-based) in the source. */
+function lineRanges(source: string, lines: readonly number[]): [number, number][] {
+  const starts = [0];
+  const buf = Buffer.from(source, 'utf8');
+  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) starts.push(i + 1);
+  return lines.map((l) => [starts[l - 1] as number, (starts[l] ?? buf.length + 1) - 1]);
+}
+
+describe('rule rewrites', () => {
+  it('cover the rules of every language', () => {
+    for (const language of ['javascript', 'python', 'java', 'go']) expect(ruleIds.filter((id) => id.startsWith(`${language}.`)).length).toBeGreaterThanOrEqual(3);
+  });
+
+  describe.each(ruleIds.map((id) => [id] as const))('%s', (ruleId) => {
+    const file = fixtureFile(ruleId);
+    const name = file ? (file.split('/').pop() as string) : '';
+    const source = file ? readFileSync(file, 'utf8') : '';
+    const language = detectLanguage(name, source);
+    const lang = (language ?? 'javascript') as LanguageId;
+    const { expected, ok } = annotations(source, ruleId);
+    const cwe = ruleSet.rules.find((r) => r.id === ruleId)?.cwe ?? [];
+    const all = file ? scanFiles([{ path: name, source }]).findings : [];
+    // Where a taint flow reaches the line a structural rule flags, the scan keeps one finding: the taint one.
+    const findings: Finding[] = all.filter((f) => f.ruleId === ruleId || (f.kind === 'taint' && f.cwe.some((c) => cwe.includes(c)) && expected.includes(f.location.startLine) && !all.some((g) => g.ruleId === ruleId && g.location.startLine === f.location.startLine)));
+
+    it('has an annotated fixture whose positive lines are reported', () => {
+      expect(file).toBeDefined();
+      expect(language).toBeDefined();
+      expect(expected.length).toBeGreaterThan(0);
+      expect(ok.length).toBeGreaterThan(0);
+      for (const line of expected) expect(findings.some((f) => f.location.startLine === line)).toBe(true);
+    });
+
+    it('fixes each positive example with a change that parses and re-scans clean', () => {
+      let declined = 0;
+      for (const line of expected) {
+        const finding = findings.find((f) => f.location.startLine === line) as Finding;
+        const fix = buildRuleFix(finding, source);
+        if (!fix) {
+          declined++;
+          continue;
+        }
+        expect(fix.description.length).toBeGreaterThan(0);
+        expect(syntaxProblems(lang, fix.after)).toBeLessThanOrEqual(syntaxProblems(lang, source));
+        const result = validateFix({ path: name, language: lang, before: source, after: fix.after, finding });
+        expect({ line, result }).toEqual({ line, result: expect.objectContaining({ ok: true }) });
+      }
+      expect(declined).toBe(DECLINED[ruleId]?.count ?? 0);
+    });
+
+    it('leaves the negative examples untouched', () => {
+      const okRanges = lineRanges(source, ok);
+      for (const finding of findings) {
+        for (const edit of rewriteFor(finding, source)?.edits ?? []) {
+          for (const [start, end] of okRanges) {
+            const overlaps = edit.startByte < end && edit.endByte > start && !(edit.startByte === edit.endByte && edit.startByte === start);
+            expect({ line: finding.location.startLine, overlaps }).toEqual({ line: finding.location.startLine, overlaps: false });
+          }
+        }
+      }
+    });
+
+    it('gives the expected file when every fix is applied together', () => {
+      const outcome = applyFixes(source, findings);
+      const expectedPath = join(FIXED_DIR, ruleId.split('.')[0] as string, name);
+      if (process.env.UPDATE_FIXED === '1') {
+        mkdirSync(dirname(expectedPath), { recursive: true });
+        writeFileSync(expectedPath, outcome.source);
+      }
+      expect(existsSync(expectedPath)).toBe(true);
+      expect(outcome.source).toBe(readFileSync(expectedPath, 'utf8'));
+      expect(syntaxProblems(lang, outcome.source)).toBeLessThanOrEqual(syntaxProblems(lang, source));
+      const after = scanFiles([{ path: name, source: outcome.source }]).findings.filter((f) => f.ruleId === ruleId);
+      expect(after.length).toBeLessThanOrEqual(DECLINED[ruleId]?.count ?? 0);
+    });
+  });
+});
