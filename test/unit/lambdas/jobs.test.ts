@@ -115,7 +115,7 @@ describe('fail-scan and fail-fix', () => {
 });
 
 describe('entries whose logic comes later', () => {
-  const scanSteps = ['fetch-source', 'plan-shards', 'triage-findings', 'persist-findings', 'write-reports', 'finish-scan'];
+  const scanSteps = ['fetch-source', 'plan-shards', 'persist-findings', 'write-reports', 'finish-scan'];
 
   it.each(scanSteps)('scan step %s validates its input, then fails NOT_IMPLEMENTED', async (name) => {
     const { handler } = await import(`../../../lambdas/scan-steps/${name}.ts`);
