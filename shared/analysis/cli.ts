@@ -98,21 +98,23 @@ function progressBar(stderr: CliIo['stderr']): (p: ScanProgress) => void {
 /** Applies every available fix in place; returns how many were applied. */
 function fixInPlace(dir: string, findings: readonly Finding[]): { applied: number; files: number } {
   const byFile = new Map<string, Finding[]>();
+  // Every finding is offered: applyFixes asks each rule's rewrite (template or fixer) for the edits.
   for (const f of findings) {
-    if (!f.fix) continue;
     const list = byFile.get(f.location.path) ?? [];
     list.push(f);
     byFile.set(f.location.path, list);
   }
   let applied = 0;
+  let files = 0;
   for (const [path, list] of byFile) {
     const abs = join(dir, path);
     const outcome = applyFixes(readFileSync(abs, 'utf8'), list);
     if (outcome.applied.length === 0) continue;
     writeFileSync(abs, outcome.source);
     applied += outcome.applied.length;
+    files++;
   }
-  return { applied, files: byFile.size };
+  return { applied, files };
 }
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
