@@ -1,6 +1,8 @@
 import { queueConsumer } from '../../shared/http/presets.ts';
+import { sendNotification } from '../../shared/jobs/notify.ts';
 import { NotificationSchema } from '../../shared/runtime/jobs.ts';
-import { pendingJob } from '../../shared/runtime/pending-work.ts';
 
-/** notifications consumer: deliver one notification by email (SES) or Slack webhook. */
-export const handler = queueConsumer(NotificationSchema, () => pendingJob('SendNotification'));
+/** notifications consumer: deliver one notification, or drop it with the reason logged when its channel is not configured. */
+export const handler = queueConsumer(NotificationSchema, async (notification) => {
+  await sendNotification(notification);
+});

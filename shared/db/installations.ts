@@ -135,3 +135,35 @@ export async function markRepositoryAccessRestored(githubRepoId: number, install
 export function hasRepositoryAccess(repo: Repository): boolean {
   return !(repo as Repository & RepositoryAccess).accessRemovedAt;
 }
+
+/** What GitHub says about a repository's source, copied onto each connected record of it. */
+export type RepositorySource = Pick<Repository, 'name' | 'fullName' | 'owner' | 'private' | 'language' | 'defaultBranch'> & { readonly installationId: number };
+
+/** Copy GitHub's current metadata onto a connected record (6-hourly refresh); false when nothing changed. */
+export async function updateRepositorySource(record: Repository, source: RepositorySource, at = new Date()): Promise<boolean> {
+  const changed = (Object.keys(source) as (keyof RepositorySource)[]).filter((name) => record[name] !== source[name]);
+  if (changed.length === 0) return false;
+  const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
+  const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };
+  const assignments = changed.map((name, i) => {
+    names[`#f${i}`] = name;
+    values[`:f${i}`] = source[name];
+    return `#f${i} = :f${i}`;
+  });
+  try {
+    await documentClient.send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: repositoryKey(record.id),
+        UpdateExpression: `SET ${assignments.join(', ')}, #updatedAt = :updatedAt`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
