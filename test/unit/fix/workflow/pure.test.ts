@@ -11,7 +11,7 @@ const { fixBranchName, vulnerabilityIdOfBranch } = await import('../../../../sha
 const { isSafeRepoPath } = await import('../../../../shared/fix/local-git.ts');
 const { scanFiles } = await import('../../../../shared/analysis/scanner.ts');
 
-const user = { userId: 'user-1', email: 'u@example.com', subscription: 'free', jti: 'j' } as const;
+const user = { userId: 'user-1', email: 'u@example.com', subscription: 'free' as const, iat: 0, exp: 0, jti: 'j' };
 
 const HASH_JS = `const crypto = require('crypto');
 function digest(value) {
