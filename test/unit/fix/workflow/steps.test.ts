@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { awsJson, setBaseEnv, startDynamo, startStubServer } from '../../runtime/support/aws-local.ts';
 import { startConnectionsEndpoint } from '../../realtime/support/connections-endpoint.ts';
 import { FakeGitHub } from '../../../support/fake-github/server.ts';
