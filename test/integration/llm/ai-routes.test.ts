@@ -193,6 +193,19 @@ describe('POST /api/ai/chat', () => {
     expect(server.requests).toHaveLength(2);
   });
 
+  it('keeps only the most recent messages of a long conversation', async () => {
+    server.setFallback((request) => textReply(`Answer ${request.body.messages?.length ?? 0}`));
+    const first = await chat(alice, { message: 'Turn 1' });
+    for (let turn = 2; turn <= 12; turn++) expect((await chat(alice, { conversationId: first.body.conversationId, message: `Turn ${turn}` })).status).toBe(200);
+    const stored = await getItem<{ messages: { role: string; text: string }[]; turns: number }>({ pk: `USER#${alice.id}`, sk: `CONVERSATION#${first.body.conversationId}` });
+    expect(stored?.turns).toBe(12);
+    expect(stored?.messages).toHaveLength(20);
+    expect(stored?.messages[0]).toMatchObject({ role: 'user', text: 'Turn 3' });
+    expect(stored?.messages.at(-2)).toMatchObject({ role: 'user', text: 'Turn 12' });
+    // The model is sent at most the stored history plus the new message.
+    expect(server.requests.at(-1)?.body.messages).toHaveLength(21);
+  });
+
   it('refuses bad input with 400 and calls nothing', async () => {
     for (const body of [{ message: '' }, { message: '   ' }, { message: 'x'.repeat(4001) }, { message: 'hi', extra: true }, { conversationId: '../etc', message: 'hi' }, {}]) {
       const res = await chat(alice, body);
