@@ -1,13 +1,13 @@
-import type { ActivityEvent } from '../db/activity.ts';
-import type { Repository } from '../db/repositories.ts';
+import type { ActivityEntry } from '../db/activity.ts';
+import type { Repository, RepositoryListEntry } from '../db/repositories.ts';
 import type { Scan } from '../db/scans.ts';
-import type { StatusChange, Vulnerability } from '../db/vulnerabilities.ts';
+import type { StatusChange, Vulnerability, VulnerabilityListEntry } from '../db/vulnerabilities.ts';
 
 // Stored items → API answers. Item keys and index attributes never leave the service; the field lists below are
 // the first seed's response formats.
 
 /** One entry of the seed's "Repository List Response". */
-export function toRepositorySummary(r: Repository) {
+export function toRepositorySummary(r: RepositoryListEntry) {
   return {
     id: r.id,
     name: r.name,
@@ -44,7 +44,7 @@ export function toRepositoryDetail(r: Repository) {
 }
 
 /** The seed's "Vulnerability Detail Response"; list entries use the same shape. */
-export function toVulnerabilityResponse(v: Vulnerability) {
+export function toVulnerabilityResponse(v: VulnerabilityListEntry) {
   return {
     id: v.id,
     repositoryId: v.repositoryId,
@@ -92,7 +92,7 @@ export function toScanResponse(s: Scan) {
   };
 }
 
-export function toActivityResponse(e: ActivityEvent) {
+export function toActivityResponse(e: ActivityEntry) {
   return {
     id: e.id,
     type: e.type,

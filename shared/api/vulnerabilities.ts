@@ -6,7 +6,7 @@ import {
   auditTrail,
   changeVulnerabilityStatus,
   getVulnerability,
-  listVulnerabilities,
+  listVulnerabilityEntries,
   recomputeRepositoryCounters,
   type Vulnerability,
   type VulnerabilityFilters,
@@ -26,7 +26,7 @@ export async function listVulnerabilitiesOf(userId: string, query: PaginationInp
     type: query?.type,
     cwe: query?.cwe,
   };
-  const page = await listVulnerabilities(userId, filters, request, offsetOf(request));
+  const page = await listVulnerabilityEntries(userId, filters, request, offsetOf(request));
   return listBody('vulnerabilities', page.items.map(toVulnerabilityResponse), request, page.total, page.nextCursor);
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expiresIn, putItem, type Item } from './client.ts';
+import { expiresIn, putItem } from './client.ts';
 import { queryCount, queryFilled } from './bulk.ts';
 
 /** Activity events are kept for 180 days. */
@@ -42,9 +42,13 @@ export async function recordActivity(userId: string, input: ActivityInput, now =
   return event;
 }
 
-/** The latest events of a user, newest first. */
+/** What a feed entry shows: all a feed page reads. */
+export const ACTIVITY_LIST_ATTRIBUTES = ['id', 'type', 'message', 'repositoryId', 'scanId', 'vulnerabilityId', 'data', 'createdAt'] as const satisfies readonly (keyof ActivityEvent)[];
+export type ActivityEntry = Pick<ActivityEvent, (typeof ACTIVITY_LIST_ATTRIBUTES)[number]>;
+
+/** The latest events of a user, newest first, only the attributes a feed entry shows. */
 export async function listActivity(userId: string, limit = ACTIVITY_LIST_SIZE, cursor?: string) {
-  return queryFilled<Item<ActivityEvent>>({ pk: activityPk(userId), descending: true, limit, cursor });
+  return queryFilled<ActivityEntry>({ pk: activityPk(userId), descending: true, limit, cursor, attributes: ACTIVITY_LIST_ATTRIBUTES });
 }
 
 /** How many events of `type` a user had since `since` (ISO-8601). */

@@ -52,6 +52,11 @@ export interface FilledQuery {
   /** Matching items to pass over first (numbered pages without a cursor). */
   readonly skip?: number;
   readonly cursor?: string;
+  /**
+   * Only these attributes travel back (the keys the cursor needs are added): a list reads what its answer shows,
+   * not whole items.
+   */
+  readonly attributes?: readonly string[];
 }
 
 function keyCondition(query: Pick<FilledQuery, 'index' | 'pk' | 'skBeginsWith' | 'skBetween' | 'filter'>) {
@@ -81,6 +86,12 @@ function keyCondition(query: Pick<FilledQuery, 'index' | 'pk' | 'skBeginsWith' |
 export async function queryFilled<T>(query: FilledQuery): Promise<{ items: T[]; nextCursor?: string }> {
   const keyNames = query.index ? ['pk', 'sk', `${query.index}pk`, `${query.index}sk`] : ['pk', 'sk'];
   const { condition, names, values } = keyCondition(query);
+  let projection: string | undefined;
+  if (query.attributes) {
+    const wanted = [...new Set([...keyNames, ...query.attributes])];
+    wanted.forEach((name, i) => (names[`#p${i}`] = name));
+    projection = wanted.map((_, i) => `#p${i}`).join(', ');
+  }
   let startKey: Record<string, string> | undefined = decodeCursor(query.cursor, keyNames);
   let toSkip = query.skip ?? 0;
   const items: Record<string, unknown>[] = [];
@@ -92,6 +103,7 @@ export async function queryFilled<T>(query: FilledQuery): Promise<{ items: T[]; 
         IndexName: query.index,
         KeyConditionExpression: condition,
         FilterExpression: query.filter?.expression,
+        ProjectionExpression: projection,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
         // A filter discards items after they are read, so read more per round trip when one is set.

@@ -120,11 +120,18 @@ export async function getRepository(userId: string, repositoryId: string): Promi
   return repo;
 }
 
-/** One page of a user's repositories, newest first (gsi1 `USER#<uid>#REPOS`). */
+/** What a list entry shows (the seed's Repository List entry): all a list page reads. */
+export const REPOSITORY_LIST_ATTRIBUTES = [
+  'id', 'name', 'fullName', 'owner', 'private', 'language', 'totalVulnerabilities', 'criticalCount', 'highCount', 'mediumCount', 'lowCount',
+  'securityScore', 'scanStatus', 'lastScanAt', 'autoScanEnabled', 'autoFixEnabled',
+] as const satisfies readonly (keyof Repository)[];
+export type RepositoryListEntry = Pick<Repository, (typeof REPOSITORY_LIST_ATTRIBUTES)[number]>;
+
+/** One page of a user's repositories, newest first (gsi1 `USER#<uid>#REPOS`), only the attributes an entry shows. */
 export async function listRepositories(userId: string, request: PageRequest, skip: number) {
   const key = { index: 'gsi1', pk: `USER#${userId}#REPOS` } as const;
   const [page, total] = await Promise.all([
-    queryFilled<Item<Repository>>({ ...key, descending: true, limit: request.limit, skip, cursor: request.cursor }),
+    queryFilled<RepositoryListEntry>({ ...key, attributes: REPOSITORY_LIST_ATTRIBUTES, descending: true, limit: request.limit, skip, cursor: request.cursor }),
     queryCount(key),
   ]);
   return { ...page, total };

@@ -104,6 +104,13 @@ export async function vulnerabilitiesOfRepository(repositoryId: string): Promise
   return queryAll<Vulnerability>({ index: 'gsi2', pk: repoVulnsPk(repositoryId) }, 1_000_000);
 }
 
+/** The attributes a list entry shows (the seed's Vulnerability Detail fields): all a list page reads. */
+export const VULNERABILITY_LIST_ATTRIBUTES = [
+  'id', 'repositoryId', 'type', 'severity', 'status', 'filePath', 'lineNumber', 'codeSnippet', 'description', 'explanation', 'impact',
+  'recommendation', 'cweId', 'owasp', 'cvssScore', 'autoFixAvailable', 'fixConfidence', 'fixPullRequest', 'detectedAt',
+] as const satisfies readonly (keyof Vulnerability)[];
+export type VulnerabilityListEntry = Pick<Vulnerability, (typeof VULNERABILITY_LIST_ATTRIBUTES)[number]>;
+
 export interface VulnerabilityFilters {
   readonly severity?: Severity;
   readonly status?: VulnerabilityStatus;
@@ -164,11 +171,7 @@ function totalFromCounters(repos: readonly Pick<Repository, 'counts'>[], filters
   return total;
 }
 
-/**
- * One page of a user's vulnerabilities. The total comes from the repositories' recomputed counters when the
- * filter is by severity, status or repository, and from a DynamoDB count otherwise.
- */
-export async function listVulnerabilities(userId: string, filters: VulnerabilityFilters, request: PageRequest, skip: number) {
+async function vulnerabilityPage<T>(userId: string, filters: VulnerabilityFilters, request: PageRequest, skip: number, attributes?: readonly string[]) {
   const query = vulnerabilityQuery(userId, filters);
   const total = async (): Promise<number> => {
     if (filters.type || filters.cwe) return queryCount(query);
@@ -178,11 +181,21 @@ export async function listVulnerabilities(userId: string, filters: Vulnerability
     }
     return totalFromCounters(await repositoryCountsOf(userId), filters);
   };
-  const [page, count] = await Promise.all([
-    queryFilled<Item<Vulnerability>>({ ...query, limit: request.limit, skip, cursor: request.cursor }),
-    total(),
-  ]);
+  const [page, count] = await Promise.all([queryFilled<T>({ ...query, attributes, limit: request.limit, skip, cursor: request.cursor }), total()]);
   return { ...page, total: count };
+}
+
+/**
+ * One page of a user's vulnerabilities, whole items. The total comes from the repositories' recomputed counters
+ * when the filter is by severity, status or repository, and from a DynamoDB count otherwise.
+ */
+export async function listVulnerabilities(userId: string, filters: VulnerabilityFilters, request: PageRequest, skip: number) {
+  return vulnerabilityPage<Item<Vulnerability>>(userId, filters, request, skip);
+}
+
+/** The same page with only the attributes a list entry shows (`GET /vulnerabilities`): no over-fetching. */
+export async function listVulnerabilityEntries(userId: string, filters: VulnerabilityFilters, request: PageRequest, skip: number) {
+  return vulnerabilityPage<VulnerabilityListEntry>(userId, filters, request, skip, VULNERABILITY_LIST_ATTRIBUTES);
 }
 
 /** Recompute a repository's counters and security score from its vulnerabilities, written in one Update. */
