@@ -8,11 +8,14 @@ import * as v from 'valibot';
 import type { FindingTriage, Severity } from '../analysis/types.ts';
 import { appendConversationTurn, getConversation, newConversation } from '../db/conversations.ts';
 import { allRepositoriesOf, getRepository } from '../db/repositories.ts';
+import { recordVulnerabilityExplanation } from '../db/vulnerability-explanations.ts';
 import { getVulnerability, listVulnerabilities, type Vulnerability } from '../db/vulnerabilities.ts';
 import { NotFoundError, ServiceUnavailableError, TooManyRequestsError } from '../http/errors.ts';
 import type { FindingBrief } from '../llm/context.ts';
 import { chatTool, chatTurn, type ChatTool } from '../llm/chat.ts';
 import { explainSnippet } from '../llm/explanation.ts';
+import type { Explanation } from '../llm/prompts/explain.ts';
+import { logger } from '../runtime/powertools.ts';
 import { MODEL_ENV, requireModel } from '../llm/models.ts';
 import { suggestPrompt, type SuggestionCandidate } from '../llm/prompts/suggest.ts';
 import { runPrompt, type ModelContext, type PromptOutcome } from '../llm/run.ts';
@@ -268,10 +271,24 @@ function briefOf(v: Vulnerability): FindingBrief {
   };
 }
 
+/** The explanation also fills the vulnerability's own fields; a failed write costs only that, never the answer. */
+async function keepOnVulnerability(vuln: Vulnerability, value: Explanation): Promise<void> {
+  try {
+    await recordVulnerabilityExplanation(vuln.userId, vuln.id, {
+      explanation: `${value.summary}\n\n${value.howExploited}`,
+      impact: value.impact,
+      recommendation: vuln.recommendation === null ? `${value.fix}\n\n${value.prevention}` : undefined,
+    });
+  } catch (error) {
+    logger.warn('Could not keep an explanation on its vulnerability', { vulnerabilityId: vuln.id, error: error as Error });
+  }
+}
+
 async function explainStored(userId: string, vulnerabilityId: string, ai: AiContext) {
   requireModel('main');
   const vuln = await getVulnerability(userId, vulnerabilityId);
   const outcome = answered(await explainSnippet(briefOf(vuln), vuln.codeSnippet, vuln.lineNumber, { ...ai, scope: { userId } }));
+  if (!outcome.cached || vuln.explanation === null) await keepOnVulnerability(vuln, outcome.value);
   return { vulnerabilityId: vuln.id, explanation: { ...outcome.value }, model: outcome.modelId, promptVersion: outcome.promptVersion, cached: outcome.cached, usage: usageOf(outcome, !outcome.cached) };
 }
 

@@ -206,6 +206,18 @@ describe('POST /api/ai/chat', () => {
     expect(server.requests.at(-1)?.body.messages).toHaveLength(21);
   });
 
+  it('answers 409 to the slower of two turns racing on one conversation, keeping the faster one', async () => {
+    server.script(textReply('Started.'));
+    const { conversationId } = (await chat(alice, { message: 'Start' })).body;
+    server.script({ ...textReply('Fast answer.'), delayMs: 50 }, { ...textReply('Slow answer.'), delayMs: 600 });
+    const [fast, slow] = await Promise.all([chat(alice, { conversationId, message: 'One' }), chat(alice, { conversationId, message: 'Two' })]);
+    expect([fast.status, slow.status].sort()).toEqual([200, 409]);
+    const lost = fast.status === 409 ? fast : slow;
+    expect(lost.body.code).toBe('CONVERSATION_CHANGED');
+    const stored = await getItem<{ messages: { text: string }[] }>({ pk: `USER#${alice.id}`, sk: `CONVERSATION#${conversationId}` });
+    expect(stored?.messages.map((m) => m.text)).toHaveLength(4);
+  });
+
   it('refuses bad input with 400 and calls nothing', async () => {
     for (const body of [{ message: '' }, { message: '   ' }, { message: 'x'.repeat(4001) }, { message: 'hi', extra: true }, { conversationId: '../etc', message: 'hi' }, {}]) {
       const res = await chat(alice, body);
@@ -251,6 +263,12 @@ describe('explanations', () => {
     expect(again.body.cached).toBe(true);
     expect(again.body.explanation).toEqual(first.body.explanation);
     expect(server.requests).toHaveLength(1);
+
+    // The vulnerability detail shows it too; the rule's own recommendation is kept.
+    const shown = await api.request<{ explanation: string | null; impact: string | null; recommendation: string | null }>(`/api/vulnerabilities/${id}`, { token: alice.token });
+    expect(shown.body.explanation).toContain(first.body.explanation.summary);
+    expect(shown.body.impact).toBe('Any row of the database can be read or changed.');
+    expect(shown.body.recommendation).toBe('Use a parameterised query');
   });
 
   it("answers 404 for another user's vulnerability on both explanation routes, without a model call", async () => {
