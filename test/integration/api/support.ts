@@ -119,6 +119,8 @@ export interface PreparedRequest {
   readonly expectStatus?: number;
   /** Settings the request needs on the stack, set only while it runs (handlers read them per request). */
   readonly env?: Readonly<Record<string, string>>;
+  /** Extra request headers (a webhook's signature and delivery id). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -310,7 +312,7 @@ export async function send(api: Api, route: RouteDecl, request: PreparedRequest,
   const saved = Object.fromEntries(Object.keys(request.env ?? {}).map((name) => [name, process.env[name]]));
   Object.assign(process.env, request.env);
   try {
-    return await api.request(fillPath(route.path, request), { method: route.method, body: request.body, token: request.token ?? token });
+    return await api.request(fillPath(route.path, request), { method: route.method, body: request.body, token: request.token ?? token, headers: request.headers });
   } finally {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
