@@ -13,6 +13,7 @@ import { saveScanReports } from '../../../shared/api/scan-reports.ts';
 import type { Api, PreparedRequest, RouteFixtures, TestUser } from './support.ts';
 import { aiRouteFixtures } from '../llm/ai-fixtures.ts';
 import { fixRouteFixtures } from '../fixes/route-fixtures.ts';
+import { webhookRouteFixtures } from '../webhooks/route-fixtures.ts';
 
 // Resources of the repositories, vulnerabilities, scans, dashboard and second-seed routes, made through the API
 // where a route exists and through the data layer the scan pipeline uses where it does not (findings, reports).
@@ -179,5 +180,6 @@ export const routeFixtures: RouteFixtures = {
   },
   'GET /api/scan/{scanId}': { prepare: async (api, owner) => withParams({ scanId: (await queuedScan(api, owner)).scanId }) },
   ...aiRouteFixtures,
+  ...webhookRouteFixtures,
   ...fixRouteFixtures,
 };
