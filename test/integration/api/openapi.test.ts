@@ -67,7 +67,7 @@ describe('GET /api/openapi.json', () => {
     expect(op.responses[success[0] as string]?.content?.['application/json']?.schema).toBeDefined();
     const pathParams = [...route.path.matchAll(/\{(\w+)\+?\}/g)].map((m) => m[1]);
     expect((op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name).sort()).toEqual(pathParams.sort());
-    expect(op.responses['401']?.$ref === '#/components/responses/Unauthorized').toBe(route.access === 'user');
+    expect(op.responses['401']?.$ref === '#/components/responses/Unauthorized').toBe(route.access !== 'public');
     expect(op.responses['404'] !== undefined).toBe(pathParams.length > 0);
     expect(op.responses['400'] !== undefined).toBe(Boolean(route.schemas?.body ?? route.schemas?.query ?? route.schemas?.params));
     expect(op.requestBody !== undefined).toBe(route.schemas?.body !== undefined);
