@@ -88,8 +88,7 @@ export class ApiStack extends Stack {
       if (!fn) {
         fn = platformFunction(this, config, route).bindTable(data.table, 'write').bindSecret(data.secret);
         if (route.access === 'github') {
-          // Payloads too large for the delivery item are kept in the bucket.
-          fn.bindQueue(props.queues.githubEvents, queues.githubEvents.envVar).bindBucket(data.bucket, 'write');
+          fn.bindQueue(props.queues.githubEvents, queues.githubEvents.envVar);
         } else {
           fn.bindBucket(data.bucket, 'read')
             .bindTokenKey(data.tokenKey)
