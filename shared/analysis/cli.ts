@@ -10,7 +10,8 @@ import { applyFixes } from './apply-fixes.ts';
 import { atOrAbove, CONFIG_FILE_NAME, ConfigError, DEFAULT_CONFIG, parseConfigText, type ScanConfig } from './config.ts';
 import { OUTPUT_FORMATS, renderReport, type OutputFormat } from './output/index.ts';
 import { ENGINE_VERSION, getRuleSet, RulePackError } from './rule-pack.ts';
-import { scanDirectory, type ChangedSince, type ScanOptions, type ScanProgress, type ScanResult } from './scanner.ts';
+import { scanDirectoryParallel, type ParallelScanOptions } from './parallel-scan.ts';
+import type { ChangedSince, ScanProgress, ScanResult } from './scanner.ts';
 import type { Finding, Severity } from './types.ts';
 
 export interface CliIo {
@@ -47,7 +48,11 @@ Exit codes: 0 nothing at or above the threshold, 1 findings at or above it, 2 us
 
 class UsageError extends Error {}
 
+/** Set at build time in the bundled CLI, which has no package.json beside it. */
+declare const CODEGUARDIAN_VERSION: string | undefined;
+
 export function toolVersion(): string {
+  if (typeof CODEGUARDIAN_VERSION === 'string') return CODEGUARDIAN_VERSION;
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
     return pkg.version ?? ENGINE_VERSION;
@@ -119,7 +124,7 @@ function fixInPlace(dir: string, findings: readonly Finding[]): { applied: numbe
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    return runScanCommand(argv, io);
+    return await runScanCommand(argv, io);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError || err instanceof RulePackError) {
       io.stderr.write(`codeguardian: ${err.message}\n`);
@@ -130,7 +135,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-function runScanCommand(argv: readonly string[], io: CliIo): number {
+async function runScanCommand(argv: readonly string[], io: CliIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -173,18 +178,18 @@ function runScanCommand(argv: readonly string[], io: CliIo): number {
   const config = loadConfig(values.config, dir, io.cwd);
   const ruleSet = getRuleSet();
   const changedSince = values['changed-since'] !== undefined ? changedFiles(dir, values['changed-since']) : undefined;
-  const options: ScanOptions = {
+  const options: ParallelScanOptions = {
     config,
     ruleSet,
     ...(changedSince ? { changedSince } : {}),
     ...(io.stderrIsTTY ? { onProgress: progressBar(io.stderr) } : {}),
   };
 
-  let result: ScanResult = scanDirectory(dir, options);
+  let result: ScanResult = await scanDirectoryParallel(dir, options);
   if (values.fix) {
     const { applied, files } = fixInPlace(dir, result.findings);
     io.stderr.write(`codeguardian: applied ${applied} fix${applied === 1 ? '' : 'es'} in ${files} file${files === 1 ? '' : 's'}; scanning again\n`);
-    result = scanDirectory(dir, options);
+    result = await scanDirectoryParallel(dir, options);
   }
 
   const colour = format === 'text' && !values.output && Boolean(io.stdoutIsTTY) && !io.env?.NO_COLOR;

@@ -3,7 +3,7 @@
  * names the file and the rule id), compiled once per language against the real grammar, and cached.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NapiConfig, Rule } from '@ast-grep/napi';
@@ -314,16 +314,54 @@ function listPackFiles(rulesDir: string): string[] {
   return files;
 }
 
+/**
+ * A compiled rule set saved beside the packs (by the CLI build): loaded instead of parsing and compiling the
+ * YAML again when its version, the hash of every pack file, still matches the files on disk.
+ */
+export const RULE_SNAPSHOT_FILE = 'compiled.json';
+
+interface RuleSnapshot {
+  readonly version: string;
+  readonly rules: readonly CompiledRule[];
+}
+
+function groupByLanguage(rules: readonly CompiledRule[]): Map<LanguageId, readonly CompiledRule[]> {
+  const byLanguage = new Map<LanguageId, CompiledRule[]>();
+  for (const language of LANGUAGE_IDS) byLanguage.set(language, rules.filter((r) => r.languages.includes(language)));
+  return byLanguage;
+}
+
+function readSnapshot(rulesDir: string, version: string): readonly CompiledRule[] | undefined {
+  let snapshot: RuleSnapshot;
+  try {
+    snapshot = JSON.parse(readFileSync(join(rulesDir, RULE_SNAPSHOT_FILE), 'utf8')) as RuleSnapshot;
+  } catch {
+    return undefined;
+  }
+  return snapshot.version === version && Array.isArray(snapshot.rules) ? snapshot.rules : undefined;
+}
+
+/** Saves a loaded rule set as the snapshot of its directory. */
+export function writeRuleSnapshot(set: RuleSet, rulesDir: string): void {
+  writeFileSync(join(rulesDir, RULE_SNAPSHOT_FILE), JSON.stringify({ version: set.version, rules: set.rules } satisfies RuleSnapshot));
+}
+
 /** Loads, validates and compiles every pack under rulesDir. Throws RulePackError on the first bad rule. */
 export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
   const hash = createHash('sha256').update(`engine:${ENGINE_VERSION}\n`);
-  const rules: CompiledRule[] = [];
-  const ids = new Map<string, string>();
-  for (const path of listPackFiles(rulesDir)) {
+  const packs = listPackFiles(rulesDir).map((path) => {
     const file = relative(rulesDir, path).split('\\').join('/');
-    const dir = file.split('/')[0] ?? '';
     const text = readFileSync(path, 'utf8');
     hash.update(`${file}\n${text}\n`);
+    return { file, text };
+  });
+  const version = hash.digest('hex').slice(0, 16);
+  const snapshot = readSnapshot(rulesDir, version);
+  if (snapshot) return { rules: snapshot, byLanguage: groupByLanguage(snapshot), version };
+  const rules: CompiledRule[] = [];
+  const ids = new Map<string, string>();
+  for (const { file, text } of packs) {
+    const dir = file.split('/')[0] ?? '';
     let doc: unknown;
     try {
       doc = parseYaml(text);
@@ -362,9 +400,7 @@ export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
       rules.push({ ...def, languages, file, config, anchors: ruleAnchors(config.rule, utils) });
     }
   }
-  const byLanguage = new Map<LanguageId, CompiledRule[]>();
-  for (const language of LANGUAGE_IDS) byLanguage.set(language, rules.filter((r) => r.languages.includes(language)));
-  return { rules, byLanguage, version: hash.digest('hex').slice(0, 16) };
+  return { rules, byLanguage: groupByLanguage(rules), version };
 }
 
 const cache = new Map<string, RuleSet>();
