@@ -44,7 +44,7 @@ export function measureFixes(root: string, paths: readonly string[], onFailure?:
       const started = performance.now();
       const fix = buildRuleFix(finding, source);
       if (!fix) {
-        fail(finding, `${finding.ruleId}: no rewrite for this shape`, 'no rewrite');
+        fail(finding, `not rewritten (shape not handled): ${finding.ruleId}`, 'no rewrite');
         continue;
       }
       tally.built++;
@@ -52,7 +52,7 @@ export function measureFixes(root: string, paths: readonly string[], onFailure?:
       if (result.ok) {
         tally.validated++;
         tally.validateMs += performance.now() - started;
-      } else fail(finding, `${finding.ruleId}: ${result.code}`, result.reason);
+      } else fail(finding, `not validated (${result.code}): ${finding.ruleId}`, result.reason);
     }
   }
   return tally;
@@ -61,7 +61,7 @@ export function measureFixes(root: string, paths: readonly string[], onFailure?:
 function report(context: BenchContext, label: string, tally: FixTally, target: boolean): void {
   const percent = (n: number, of: number) => (of === 0 ? 0 : (n / of) * 100);
   context.log(`${label}: ${tally.findings} findings, ${tally.fixable} of rules with a rewrite, ${tally.built} rewritten, ${tally.validated} validated`);
-  for (const [key, count] of [...tally.failures].sort((a, b) => b[1] - a[1])) context.log(`  not validated: ${count} × ${key}`);
+  for (const [key, count] of [...tally.failures].sort((a, b) => b[1] - a[1])) context.log(`  ${count} × ${key}`);
   context.report({
     module: 'fixes',
     metric: `${label}: rewritten fixes that validate`,
