@@ -14,8 +14,8 @@ export interface WebhookDelivery {
   readonly receivedAt: string;
   /** The gzip-compressed payload, when small enough to live in the item. */
   readonly payloadGzip?: Uint8Array;
-  /** The S3 key of the gzip-compressed payload otherwise. */
-  readonly payloadKey?: string;
+  /** Otherwise the number of `PAYLOAD#nnnn` chunk items that hold it, in order. */
+  readonly payloadChunks?: number;
   /** Set once the delivery is on the github-events queue. */
   readonly queuedAt?: string;
 }

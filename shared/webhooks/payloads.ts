@@ -1,41 +1,42 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { WebhookDelivery } from '../db/deliveries.ts';
-import { ENV } from '../platform/declarations.ts';
-import { s3 } from '../runtime/clients.ts';
-import { requireEnv } from '../runtime/env.ts';
+import { expiresIn, putItem, queryAll } from '../db/client.ts';
+import { DELIVERY_TTL_SECONDS, type WebhookDelivery } from '../db/deliveries.ts';
 
-// A delivery's payload is kept gzip-compressed: in the delivery item when it fits comfortably (most do: GitHub
-// JSON compresses about tenfold), in the bucket otherwise. GitHub sends up to 25 MB, DynamoDB items hold 400 KB
-// and queue messages 256 KB, so the queue message carries only a reference.
+// A delivery's payload is kept gzip-compressed in the table, so the webhook function needs nothing but the table
+// and its queue: in the delivery item when it fits (most do: GitHub JSON compresses about tenfold), otherwise in
+// chunk items beside it. GitHub sends up to 25 MB and API Gateway passes at most 10 MB, DynamoDB items hold
+// 400 KB and queue messages 256 KB, so the queue message carries only a reference.
 
-/** Compressed payloads up to this size live in the delivery item. */
-export const INLINE_PAYLOAD_LIMIT = 256 * 1024;
+/** Compressed payloads up to this size live in the delivery item; larger ones in chunks of this size. */
+export const PAYLOAD_CHUNK_BYTES = 300 * 1024;
 
-export const payloadObjectKey = (deliveryId: string) => `webhooks/${deliveryId}.json.gz`;
+const chunkKey = (deliveryId: string, index: number) => ({ pk: `DELIVERY#${deliveryId}`, sk: `PAYLOAD#${String(index).padStart(4, '0')}` });
 
-/** `table:<deliveryId>` or `s3:<key>`: where the consumer finds the payload. */
-export type PayloadRef = `table:${string}` | `s3:${string}`;
+/** `table:<deliveryId>`: where the consumer finds the payload. */
+export type PayloadRef = `table:${string}`;
 
-/** Compresses the payload and, when too large for the item, writes it to the bucket; returns the item fields and the reference. */
-export async function storePayload(deliveryId: string, json: string): Promise<{ fields: Pick<WebhookDelivery, 'payloadGzip' | 'payloadKey'>; ref: PayloadRef }> {
+/** Compresses the payload, writes chunk items when it is too large for the delivery item, and returns the item fields. */
+export async function storePayload(deliveryId: string, json: string, now = Date.now()): Promise<{ fields: Pick<WebhookDelivery, 'payloadGzip' | 'payloadChunks'>; ref: PayloadRef }> {
   const compressed = gzipSync(Buffer.from(json, 'utf8'));
-  if (compressed.length <= INLINE_PAYLOAD_LIMIT) return { fields: { payloadGzip: compressed }, ref: `table:${deliveryId}` };
-  const key = payloadObjectKey(deliveryId);
-  await s3.send(
-    new PutObjectCommand({ Bucket: requireEnv(ENV.bucketName), Key: key, Body: compressed, ContentType: 'application/json', ContentEncoding: 'gzip', ServerSideEncryption: 'AES256' }),
-  );
-  return { fields: { payloadKey: key }, ref: `s3:${key}` };
+  const ref: PayloadRef = `table:${deliveryId}`;
+  if (compressed.length <= PAYLOAD_CHUNK_BYTES) return { fields: { payloadGzip: compressed }, ref };
+  const count = Math.ceil(compressed.length / PAYLOAD_CHUNK_BYTES);
+  for (let i = 0; i < count; i++) {
+    const data = compressed.subarray(i * PAYLOAD_CHUNK_BYTES, (i + 1) * PAYLOAD_CHUNK_BYTES);
+    await putItem({ ...chunkKey(deliveryId, i), entity: 'WebhookPayloadChunk', data, expiresAt: expiresIn(DELIVERY_TTL_SECONDS, now) });
+  }
+  return { fields: { payloadChunks: count }, ref };
 }
 
 /** The parsed payload of a recorded delivery. */
-export async function loadPayload(delivery: Pick<WebhookDelivery, 'deliveryId' | 'payloadGzip' | 'payloadKey'>): Promise<unknown> {
+export async function loadPayload(delivery: Pick<WebhookDelivery, 'deliveryId' | 'payloadGzip' | 'payloadChunks'>): Promise<unknown> {
   let compressed: Uint8Array;
   if (delivery.payloadGzip) {
     compressed = delivery.payloadGzip;
-  } else if (delivery.payloadKey) {
-    const answer = await s3.send(new GetObjectCommand({ Bucket: requireEnv(ENV.bucketName), Key: delivery.payloadKey }));
-    compressed = await answer.Body!.transformToByteArray();
+  } else if (delivery.payloadChunks) {
+    const chunks = await queryAll<{ data: Uint8Array }>({ pk: `DELIVERY#${delivery.deliveryId}`, skBeginsWith: 'PAYLOAD#' }, delivery.payloadChunks);
+    if (chunks.length !== delivery.payloadChunks) throw new Error(`Delivery ${delivery.deliveryId} has ${chunks.length} of its ${delivery.payloadChunks} payload chunks`);
+    compressed = Buffer.concat(chunks.map((c) => c.data));
   } else {
     throw new Error(`Delivery ${delivery.deliveryId} has no stored payload`);
   }

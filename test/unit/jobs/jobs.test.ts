@@ -51,11 +51,13 @@ afterAll(async () => {
 const ctx = lambdaContext('jobs');
 const schedule = (id: string = randomUUID()) => ({ ...scheduledEvent(), id });
 
-async function drain(url: string): Promise<Record<string, unknown>[]> {
+/** Every message on the queue; waits up to 5 s for `atLeast` of them (the emulator may answer a receive empty). */
+async function drain(url: string, atLeast = 0): Promise<Record<string, unknown>[]> {
   const bodies: Record<string, unknown>[] = [];
+  const deadline = Date.now() + 5_000;
   for (;;) {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (Messages.length === 0) return bodies;
+    if (Messages.length === 0 && (bodies.length >= atLeast || Date.now() > deadline)) return bodies;
     for (const m of Messages) {
       bodies.push(JSON.parse(m.Body ?? '{}') as Record<string, unknown>);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
@@ -93,7 +95,7 @@ describe('nightly scans', () => {
 
     const event = schedule();
     const result = await nightly(event, ctx);
-    const jobs = await drain(scanQueue);
+    const jobs = await drain(scanQueue, 3);
     const mine = jobs.filter((j) => [alice.id, bob.id].includes(j.userId as string));
     // The free tier's quota is 2 here: two of Alice's three repositories, and Bob's one with access.
     expect(mine.filter((j) => j.userId === alice.id)).toHaveLength(2);
@@ -156,7 +158,7 @@ describe('weekly reports', () => {
     await repository(quiet.id, { autoScan: false });
     const event = schedule();
     await weekly(event, ctx);
-    const messages = await drain(notificationsQueue);
+    const messages = await drain(notificationsQueue, 1);
     const franks = messages.filter((m) => m.userId === frank.id);
     expect(franks).toEqual([
       {

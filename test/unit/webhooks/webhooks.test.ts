@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createSqsServer } from 'local-aws-sqs';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
@@ -47,11 +47,13 @@ afterAll(async () => {
 
 const ctx = lambdaContext('webhooks');
 
-async function drain(url: string): Promise<Record<string, unknown>[]> {
+/** Every message on the queue; waits up to 5 s for `atLeast` of them (the emulator may answer a receive empty). */
+async function drain(url: string, atLeast = 0): Promise<Record<string, unknown>[]> {
   const bodies: Record<string, unknown>[] = [];
+  const deadline = Date.now() + 5_000;
   for (;;) {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (Messages.length === 0) return bodies;
+    if (Messages.length === 0 && (bodies.length >= atLeast || Date.now() > deadline)) return bodies;
     for (const m of Messages) {
       bodies.push(JSON.parse(m.Body ?? '{}') as Record<string, unknown>);
       await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
@@ -70,7 +72,7 @@ async function post(delivery: { headers: Record<string, string>; body: string },
 async function deliver(event: string, payload: unknown): Promise<SQSBatchResponse> {
   const res = await post(await signedDelivery(SECRET, event, payload));
   expect(res.status).toBe(202);
-  const messages = await drain(eventsQueue);
+  const messages = await drain(eventsQueue, 1);
   expect(messages).toHaveLength(1);
   return (await consume(sqsEvent(messages.map((m) => JSON.stringify(m))), ctx)) as SQSBatchResponse;
 }
@@ -120,7 +122,7 @@ describe('POST /api/webhooks/github', () => {
     const delivery = await signedDelivery(SECRET, 'push', pushPayload(repo, { after: sha() }));
     const res = await post(delivery);
     expect(res).toEqual({ status: 202, body: { deliveryId: delivery.deliveryId, event: 'push', status: 'queued' } });
-    expect(await drain(eventsQueue)).toEqual([{ deliveryId: delivery.deliveryId, event: 'push', installationId: 9, payloadRef: `table:${delivery.deliveryId}` }]);
+    expect(await drain(eventsQueue, 1)).toEqual([{ deliveryId: delivery.deliveryId, event: 'push', installationId: 9, payloadRef: `table:${delivery.deliveryId}` }]);
     const record = await findDelivery(delivery.deliveryId);
     expect(record).toMatchObject({ event: 'push', installationId: 9, queuedAt: expect.any(String), expiresAt: expect.any(Number) });
     expect(record?.payloadGzip).toBeDefined();
@@ -144,7 +146,7 @@ describe('POST /api/webhooks/github', () => {
     const delivery = await signedDelivery(SECRET, 'push', pushPayload(repo, { after: sha() }));
     expect((await post(delivery)).status).toBe(202);
     expect(await post(delivery)).toEqual({ status: 200, body: { deliveryId: delivery.deliveryId, event: 'push', status: 'duplicate' } });
-    expect(await drain(eventsQueue)).toHaveLength(1);
+    expect(await drain(eventsQueue, 1)).toHaveLength(1);
   });
 
   it('refuses missing delivery or event headers and payloads that are not JSON objects, after the signature', async () => {
@@ -167,7 +169,7 @@ describe('POST /api/webhooks/github', () => {
     const delivery = await signedDelivery(SECRET, 'push', {});
     const res = await post({ body, headers: { ...delivery.headers, 'content-type': 'application/x-www-form-urlencoded', 'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` } });
     expect(res.status).toBe(202);
-    expect(await drain(eventsQueue)).toHaveLength(1);
+    expect(await drain(eventsQueue, 1)).toHaveLength(1);
   });
 
   it('answers 503 when the queue is unavailable and forgets the delivery so a redelivery is processed', async () => {
@@ -180,7 +182,7 @@ describe('POST /api/webhooks/github', () => {
     }
     expect(await findDelivery(delivery.deliveryId)).toBeUndefined();
     expect((await post(delivery)).status).toBe(202);
-    expect(await drain(eventsQueue)).toHaveLength(1);
+    expect(await drain(eventsQueue, 1)).toHaveLength(1);
   });
 
   it('the /pr endpoint takes pull_request (and ping) events only', async () => {
@@ -190,7 +192,7 @@ describe('POST /api/webhooks/github', () => {
     expect(await post(push, receivePr)).toMatchObject({ status: 400, body: { code: 'EVENT_NOT_ACCEPTED' } });
     const badSignature = { ...pr, headers: { ...pr.headers, 'x-hub-signature-256': 'sha256=00' } };
     expect((await post(badSignature, receivePr)).status).toBe(401);
-    expect(await drain(eventsQueue)).toHaveLength(1);
+    expect(await drain(eventsQueue, 1)).toHaveLength(1);
   });
 });
 
@@ -200,12 +202,12 @@ describe('the github-events consumer', () => {
     const after = sha();
     const delivery = await signedDelivery(SECRET, 'push', pushPayload(repo, { after, before: sha() }));
     expect((await post(delivery)).status).toBe(202);
-    const [message] = await drain(eventsQueue);
+    const [message] = await drain(eventsQueue, 1);
     const batch = sqsEvent([JSON.stringify(message)]);
     expect(((await consume(batch, ctx)) as SQSBatchResponse).batchItemFailures).toEqual([]);
     // The queue hands the same message over again: nothing new is queued.
     expect(((await consume(batch, ctx)) as SQSBatchResponse).batchItemFailures).toEqual([]);
-    const jobs = await drain(scanQueue);
+    const jobs = await drain(scanQueue, 2);
     expect(jobs.map((j) => j.repositoryId).sort()).toEqual([...repositoryIds].sort());
     for (const job of jobs) expect(job).toMatchObject({ trigger: 'push', branch: 'main', commitSha: after });
     const record = await findRepository(repositoryIds[0] as string);
@@ -227,7 +229,23 @@ describe('the github-events consumer', () => {
     expect(await drain(scanQueue)).toEqual([]);
     const after = sha();
     await deliver('push', pushPayload(repo, { after, branch: 'release' }));
-    expect(await drain(scanQueue)).toEqual([expect.objectContaining({ repositoryId, branch: 'release', commitSha: after, trigger: 'push' })]);
+    expect(await drain(scanQueue, 1)).toEqual([expect.objectContaining({ repositoryId, branch: 'release', commitSha: after, trigger: 'push' })]);
+  });
+
+  it('keeps a payload too large for one item in chunks, and the consumer reads it back whole', async () => {
+    const { repo, repositoryIds } = await connectedRepo(1);
+    const after = sha();
+    // Random text does not compress: about 900 KB of it needs several 300 KB chunks.
+    const padding = Array.from({ length: 900 }, () => randomBytes(512).toString('hex')).join('');
+    const payload = { ...pushPayload(repo, { after }), padding };
+    const delivery = await signedDelivery(SECRET, 'push', payload);
+    expect((await post(delivery)).status).toBe(202);
+    const record = await findDelivery(delivery.deliveryId);
+    expect(record?.payloadGzip).toBeUndefined();
+    expect(record?.payloadChunks).toBeGreaterThanOrEqual(2);
+    const messages = await drain(eventsQueue, 1);
+    expect(((await consume(sqsEvent(messages.map((m) => JSON.stringify(m))), ctx)) as SQSBatchResponse).batchItemFailures).toEqual([]);
+    expect(await drain(scanQueue, 1)).toEqual([expect.objectContaining({ repositoryId: repositoryIds[0], commitSha: after })]);
   });
 
   it('does nothing for a repository nobody connected', async () => {
@@ -242,7 +260,7 @@ describe('the github-events consumer', () => {
       const headSha = sha();
       const baseSha = sha();
       await deliver('pull_request', pullRequestPayload(repo, { action, number: 40 + i, headRef: 'feature/login', headSha, baseSha }));
-      expect(await drain(scanQueue)).toEqual([
+      expect(await drain(scanQueue, 1)).toEqual([
         { scanId: expect.any(String), repositoryId: repositoryIds[0], userId: expect.any(String), trigger: 'pull_request', branch: 'feature/login', commitSha: headSha, baseSha, pullRequestNumber: 40 + i },
       ]);
     }
