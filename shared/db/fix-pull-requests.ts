@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
 import { documentClient, getItem, isConditionFailure, queryAll, queryPage, tableName, transactWrite, updateItem, type Item } from './client.ts';
-import { queryCount } from './bulk.ts';
+import { queryCount, queryFilled } from './bulk.ts';
 import { fixKey } from './jobs.ts';
 import { vulnerabilityKey } from './vulnerabilities.ts';
 
@@ -92,6 +92,17 @@ export async function countOpenFixPullRequests(repositoryId: string): Promise<nu
     pk: `REPO#${repositoryId}#FIXPRS`,
     filter: { expression: '#f0 = :f0', names: { '#f0': 'status' }, values: { ':f0': 'created' } },
   });
+}
+
+/** A repository's fix pull requests that are still open (gsi1 `REPO#<repoId>#FIXPRS`, filter status), at most `max`. */
+export async function openFixPullRequests(repositoryId: string, max = 100): Promise<FixPullRequest[]> {
+  const page = await queryFilled<FixPullRequest>({
+    index: 'gsi1',
+    pk: `REPO#${repositoryId}#FIXPRS`,
+    filter: { expression: '#f0 = :f0', names: { '#f0': 'status' }, values: { ':f0': 'created' } },
+    limit: max,
+  });
+  return page.items;
 }
 
 /**

@@ -64,6 +64,11 @@ export async function resolveCommit(repo: string, revision: string): Promise<str
   return code === 0 ? text(stdout) : undefined;
 }
 
+/** The revision of a branch name; `HEAD` (a local repository's default) is the checked-out branch. */
+export function branchRevision(branch: string): string {
+  return branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
+}
+
 /** A file's content at a commit, or undefined when it is not a regular file there. */
 export async function readFileAtCommit(repo: string, commit: string, path: string): Promise<Buffer | undefined> {
   if (!isSafeRepoPath(path)) return undefined;

@@ -1,6 +1,6 @@
 import { recordActivity } from '../db/activity.ts';
-import { closeFixPullRequest, findFixPullRequest } from '../db/fix-pull-requests.ts';
-import { findRepository } from '../db/repositories.ts';
+import { closeFixPullRequest, findFixPullRequest, type FixPullRequest } from '../db/fix-pull-requests.ts';
+import { findRepository, type Repository } from '../db/repositories.ts';
 import { recordTrendSnapshot } from '../db/trends.ts';
 import { changeVulnerabilityStatus, getVulnerability, recomputeRepositoryCounters } from '../db/vulnerabilities.ts';
 import { NotFoundError } from '../http/errors.ts';
@@ -63,17 +63,25 @@ export async function handleClosedPullRequest(payload: ClosedPullRequestPayload)
     logger.info('Closed pull request is not a known fix pull request', { repository: repository.full_name, prNumber: pull.number });
     return;
   }
+  const merged = pull.merged === true;
+  await settleFixPullRequest(pr, repo, merged, (merged ? pull.merged_at : pull.closed_at) ?? new Date().toISOString());
+}
+
+/**
+ * Record that a fix pull request (or a local fix branch) was merged or closed, with its consequences: merged →
+ * the vulnerability `fixed` (audit entry, counters, trend, activity) and `pr:merged`; closed → `pr:closed`.
+ * Repeating it changes nothing and sends nothing.
+ */
+export async function settleFixPullRequest(pr: FixPullRequest, repo: Pick<Repository, 'id' | 'userId'>, merged: boolean, at: string): Promise<void> {
   let vulnerability;
   try {
-    vulnerability = await getVulnerability(repo.userId, vulnerabilityId);
+    vulnerability = await getVulnerability(repo.userId, pr.vulnerabilityId);
   } catch (error) {
     if (error instanceof NotFoundError) return;
     throw error;
   }
-  const merged = pull.merged === true;
-  const at = (merged ? pull.merged_at : pull.closed_at) ?? new Date().toISOString();
   const transitioned = await closeFixPullRequest(pr, merged ? 'merged' : 'closed', at);
-  const data: PullRequestEventData = { vulnId: vulnerabilityId, repositoryId: repo.id, prNumber: pr.prNumber, prUrl: pr.prUrl };
+  const data: PullRequestEventData = { vulnId: pr.vulnerabilityId, repositoryId: repo.id, prNumber: pr.prNumber, prUrl: pr.prUrl };
 
   if (!merged) {
     if (transitioned) await publishToUser(repo.userId, 'pr:closed', data);
@@ -81,16 +89,16 @@ export async function handleClosedPullRequest(payload: ClosedPullRequestPayload)
   }
   let statusChanged = false;
   if (vulnerability.status === 'open') {
-    const reason = `Fix pull request #${pr.prNumber} merged`;
+    const reason = pr.prNumber > 0 ? `Fix pull request #${pr.prNumber} merged` : `Fix branch ${pr.branch ?? fixBranchName(pr.vulnerabilityId)} merged`;
     await changeVulnerabilityStatus(vulnerability, 'fixed', reason);
     statusChanged = true;
     await recomputeRepositoryCounters(repo.id);
     await recordTrendSnapshot(repo.userId);
     await recordActivity(repo.userId, {
       type: 'vulnerability_status_changed',
-      message: `${vulnerability.type} in ${vulnerability.filePath} fixed by pull request #${pr.prNumber}`,
+      message: `${vulnerability.type} in ${vulnerability.filePath} fixed: ${reason.toLowerCase()}`,
       repositoryId: repo.id,
-      vulnerabilityId,
+      vulnerabilityId: pr.vulnerabilityId,
       data: { from: 'open', to: 'fixed', reason, prUrl: pr.prUrl },
     });
   }

@@ -13,6 +13,7 @@ import { requireEnv } from '../runtime/env.ts';
 import { FixJobSchema, type FixJob } from '../runtime/jobs.ts';
 import { logger } from '../runtime/powertools.ts';
 import { checkFixLimits, fixLimits, type FixLimits } from './limits.ts';
+import { reconcileLocalFixBranches } from './local-reconcile.ts';
 import { hasRewrite } from './rewrites/index.ts';
 import { previousFixVeto } from './workflow.ts';
 
@@ -43,8 +44,11 @@ export async function queueFix(vulnerability: Pick<Vulnerability, 'id' | 'reposi
 
 /** `POST /vulnerabilities/:id/fix` → 202 `{ fixId, status: 'queued', vulnerabilityId }`. */
 export async function requestVulnerabilityFix(user: AuthUser, vulnerabilityId: string) {
-  const vulnerability = await getVulnerability(user.userId, vulnerabilityId);
-  await getRepository(user.userId, vulnerability.repositoryId);
+  const found = await getVulnerability(user.userId, vulnerabilityId);
+  const repo = await getRepository(user.userId, found.repositoryId);
+  // A local repository's merged or deleted fix branches are settled first: they decide status and limits.
+  await reconcileLocalFixBranches(repo);
+  const vulnerability = repo.provider === 'local' ? await getVulnerability(user.userId, vulnerabilityId) : found;
   if (vulnerability.status !== 'open') {
     throw new ConflictError(`The vulnerability is ${vulnerability.status.replace('_', ' ')}; only open vulnerabilities are fixed`, 'VULNERABILITY_NOT_OPEN');
   }
@@ -66,8 +70,13 @@ export async function requestVulnerabilityFix(user: AuthUser, vulnerabilityId: s
  * Auto-fix: queue fixes for a repository's fixable open vulnerabilities, as many as its limits leave room for
  * (open fix pull requests and today's count, minus what is queued here). Returns the queued jobs.
  */
-export async function queueAutoFixes(repo: Pick<Repository, 'id' | 'autoFixEnabled'>, vulnerabilities: readonly Vulnerability[], limits?: FixLimits): Promise<FixJob[]> {
+export async function queueAutoFixes(
+  repo: Pick<Repository, 'id' | 'userId' | 'autoFixEnabled' | 'provider' | 'localPath' | 'defaultBranch'>,
+  vulnerabilities: readonly Vulnerability[],
+  limits?: FixLimits,
+): Promise<FixJob[]> {
   if (!repo.autoFixEnabled) return [];
+  await reconcileLocalFixBranches(repo);
   const effective = limits ?? fixLimits();
   const verdict = await checkFixLimits(repo.id, new Date(), effective);
   if (!verdict.ok) {

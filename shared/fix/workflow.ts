@@ -24,7 +24,8 @@ import { buildFix, platformModelFixer, type ModelFixer } from './build.ts';
 import { diffStat, unifiedDiff } from './diff.ts';
 import { branchHead, openGithubFixPullRequest, readGithubFile, repoRefOf } from './github.ts';
 import { checkFixLimits } from './limits.ts';
-import { commitFixBranch, isSafeRepoPath, readFileAtCommit, resolveCommit } from './local-git.ts';
+import { branchRevision, commitFixBranch, isSafeRepoPath, readFileAtCommit, resolveCommit } from './local-git.ts';
+import { reconcileLocalFixBranches } from './local-reconcile.ts';
 import { fixBody, fixCommitMessage, fixTitle } from './pull-request-body.ts';
 import { fixBranchName } from './pull-requests.ts';
 import { validateFix } from './validate.ts';
@@ -65,6 +66,14 @@ async function notProposed(state: FixWorkflowState, code: string, reason: string
   return { ...state, outcome: { status: 'not_proposed', code, reason } };
 }
 
+/** {@link loadTarget}, after a local repository's fix branches were reconciled (a merged branch fixes its vulnerability). */
+async function loadReconciledTarget(job: FixJob): ReturnType<typeof loadTarget> {
+  const target = await loadTarget(job);
+  if ('code' in target || target.repo.provider !== 'local') return target;
+  await reconcileLocalFixBranches(target.repo);
+  return loadTarget(job);
+}
+
 async function loadTarget(job: FixJob): Promise<{ vulnerability: Vulnerability; repo: Repository } | { code: string; reason: string }> {
   let vulnerability: Vulnerability;
   try {
@@ -99,7 +108,7 @@ async function baseOf(repo: Repository, vulnerability: Vulnerability): Promise<{
     if (!(error instanceof NotFoundError)) throw error;
   }
   if (repo.provider === 'local') {
-    const sha = scanned.sha ? await resolveCommit(localPathOf(repo), scanned.sha) : await resolveCommit(localPathOf(repo), `refs/heads/${scanned.branch}`);
+    const sha = scanned.sha ? await resolveCommit(localPathOf(repo), scanned.sha) : await resolveCommit(localPathOf(repo), branchRevision(scanned.branch));
     return sha ? { baseSha: sha, baseBranch: scanned.branch } : undefined;
   }
   if (scanned.sha) return { baseSha: scanned.sha, baseBranch: scanned.branch };
@@ -128,7 +137,7 @@ export async function buildFixStep(input: FixWorkflowState, options: FixStepOpti
   const state = v.parse(FixWorkflowStateSchema, input);
   if (state.outcome) return state;
   await updateFixAttempt(state, { status: 'building' });
-  const target = await loadTarget(state);
+  const target = await loadReconciledTarget(state);
   if ('code' in target) return notProposed(state, target.code, target.reason);
   const { vulnerability, repo } = target;
   const veto = await previousFixVeto(vulnerability);
@@ -193,7 +202,7 @@ export async function openPullRequestStep(input: FixWorkflowState, options: FixS
     return { ...state, outcome: { status: 'proposed', prUrl: previous.prUrl, prNumber: previous.prNumber } };
   }
   await updateFixAttempt(state, { status: 'opening' });
-  const target = await loadTarget(state);
+  const target = await loadReconciledTarget(state);
   if ('code' in target) return notProposed(state, target.code, target.reason);
   const { vulnerability, repo } = target;
   const veto = await previousFixVeto(vulnerability);

@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { sign } from '@octokit/webhooks-methods';
 import type { Services } from '../../../lib/local/stack.ts';
 import { auditTrail, type Vulnerability } from '../../../shared/db/vulnerabilities.ts';
 import { handleClosedPullRequest } from '../../../shared/fix/pull-requests.ts';
@@ -11,7 +13,7 @@ import { FakeGitHub, type FakeRepo } from '../../support/fake-github/server.ts';
 import { installGitData, type GitData } from '../../support/fake-github/git-data.ts';
 import { startApi, type Api, type TestUser } from '../api/support.ts';
 import { eventually } from '../support/local-services.ts';
-import { connectFakeRepository, openEventFeed, runFixJob, seedScan, type EventFeed } from './support.ts';
+import { connectFakeRepository, consumeQueued, openEventFeed, runFixJob, seedScan, type EventFeed } from './support.ts';
 
 // Acceptance of validated fix pull requests on the local stack: the API queues the fix, the real fix workflow
 // runs on the local runner against the fake GitHub (Git Data API) or a local git repository, and the owner's
@@ -143,10 +145,22 @@ describe('a fix on GitHub', () => {
     expect(git.pulls(fake.fullName)).toHaveLength(1);
   });
 
-  it('marks the vulnerability fixed when the pull request is merged, once, with pr:merged to the owner', async () => {
+  it('marks the vulnerability fixed when the merged webhook arrives, once, with pr:merged to the owner', async () => {
     const payload = git.merge(fake.fullName, prNumber);
     expect(payload).toMatchObject({ action: 'closed', pull_request: { merged: true, head: { ref: `codeguardian-fix-${vuln.id}` } } });
-    await handleClosedPullRequest(payload);
+    const body = JSON.stringify(payload);
+    const deliveryId = randomUUID();
+    const deliver = () =>
+      api.request('/api/webhooks/github/pr', {
+        body,
+        headers: { 'x-github-event': 'pull_request', 'x-github-delivery': deliveryId, 'x-hub-signature-256': signature },
+      });
+    const signature = await sign(gh.webhookSecret, body);
+    const received = await deliver();
+    expect(received.status).toBeLessThan(300);
+    await consumeQueued(services, 'githubEvents', (message) => message.deliveryId === deliveryId);
+    expect((await deliver()).status).toBeLessThan(300);
+    // A second settlement of the same pull request changes nothing.
     await handleClosedPullRequest(payload);
 
     const shown = await detail(vuln.id);
@@ -256,24 +270,33 @@ describe('limits per repository', () => {
 });
 
 describe('a fix in a connected local repository', () => {
-  it('is one commit on its own branch; the working tree and current branch are untouched', async () => {
-    const dir = join(repoRoot, 'local-app');
+  const dir = join(repoRoot, 'local-app');
+  const run = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
+  let vulns: Vulnerability[];
+  let base: string;
+
+  beforeAll(async () => {
     mkdirSync(join(dir, 'src'), { recursive: true });
-    const run = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8' }).trim();
     run('init', '--quiet', '--initial-branch=main');
     writeFileSync(join(dir, 'src/digest.js'), HASH_JS);
+    writeFileSync(join(dir, 'src/checksum.js'), HASH_JS);
     run('add', '.');
     run('-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', 'commit', '--quiet', '-m', 'initial');
-    const base = run('rev-parse', 'HEAD');
+    base = run('rev-parse', 'HEAD');
     // Uncommitted work in progress must survive.
     writeFileSync(join(dir, 'notes.txt'), 'work in progress\n');
-
     const connected = await api.request<{ id: string }>('/api/repositories/connect', { token: owner.token, body: { localPath: 'local-app' } });
     expect(connected.status).toBe(201);
     const { findRepository } = await import('../../../shared/db/repositories.ts');
     const repo = (await findRepository(connected.body.id))!;
-    const vuln = byRule(await seedScan(repo, base, { 'src/digest.js': HASH_JS }), 'javascript.weak-hash');
+    vulns = (await seedScan(repo, base, { 'src/digest.js': HASH_JS, 'src/checksum.js': HASH_JS })).filter((v) => v.ruleId === 'javascript.weak-hash');
+    expect(vulns.map((v) => v.filePath).sort()).toEqual(['src/checksum.js', 'src/digest.js']);
+  }, 60_000);
 
+  const vulnIn = (path: string) => vulns.find((v) => v.filePath === path)!;
+
+  it('is one commit on its own branch; the working tree and current branch are untouched', async () => {
+    const vuln = vulnIn('src/digest.js');
     const queued = await requestFix(vuln.id);
     expect(queued.status).toBe(202);
     expect((await runFixJob(services, queued.body.fixId as string)).status).toBe('SUCCEEDED');
@@ -291,5 +314,26 @@ describe('a fix in a connected local repository', () => {
     const applied = await eventually(() => feed.events.find((e) => e.event === 'fix:applied' && e.data.vulnId === vuln.id));
     expect(applied.data.prUrl).toContain(`#${branch}`);
     expect((await detail(vuln.id)).body).toMatchObject({ fix: { status: 'proposed' }, fixPullRequest: { status: 'created' } });
+  }, 60_000);
+
+  it('counts a fix branch merged into the default branch as merged, and a deleted one as declined', async () => {
+    const merged = vulnIn('src/digest.js');
+    run('merge', '--quiet', '--ff-only', `codeguardian-fix-${merged.id}`);
+    const declined = vulnIn('src/checksum.js');
+    const queued = await requestFix(declined.id);
+    expect(queued.status).toBe(202);
+    await runFixJob(services, queued.body.fixId as string);
+    expect(run('branch', '--list', `codeguardian-fix-${declined.id}`)).not.toBe('');
+
+    // The merge was noticed when the second fix was requested.
+    expect((await detail(merged.id)).body).toMatchObject({ status: 'fixed', fixPullRequest: { status: 'merged' } });
+    await eventually(() => feed.events.find((e) => e.event === 'pr:merged' && e.data.vulnId === merged.id));
+    expect((await auditTrail(merged.id)).map((c) => c.reason)).toEqual([`Fix branch codeguardian-fix-${merged.id} merged`]);
+
+    run('branch', '--quiet', '-D', `codeguardian-fix-${declined.id}`);
+    const again = await requestFix(declined.id);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'FIX_DECLINED' });
+    expect((await detail(declined.id)).body).toMatchObject({ status: 'open', fixPullRequest: { status: 'closed' } });
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import { scanFiles } from '../../../shared/analysis/scanner.ts';
 import { createRepository, type Repository } from '../../../shared/db/repositories.ts';
 import { createScan, INITIAL_PROGRESS } from '../../../shared/db/scans.ts';
 import { saveFindings, vulnerabilitiesOfRepository } from '../../../shared/db/vulnerabilities.ts';
-import { ENV, queues, workflows } from '../../../shared/platform/declarations.ts';
+import { queues, workflows } from '../../../shared/platform/declarations.ts';
 import type { RealtimeEnvelope } from '../../../shared/realtime/events.ts';
 import { eventually, sharedEmulators } from '../support/local-services.ts';
 
@@ -60,28 +60,32 @@ export async function connectFakeRepository(userId: string, fake: { id: number; 
 const sqs = new SQSClient({ region: 'us-east-1', endpoint: sharedEmulators().endpoints.sqs, credentials: LOCAL_CREDENTIALS });
 
 /**
- * Runs the fix job `fixId` the API queued: takes its message off the fix-generation queue (other messages are
- * put back at once), hands it to the queue's consumer as the poller would, and waits for the fix workflow
- * execution it starts to end. Returns the execution.
+ * Hands the message of a shared queue that `matches` to the queue's consumer, as the poller would, and deletes
+ * it; other messages are put back at once (other test files share the emulated queues).
  */
-export async function runFixJob(services: Services, fixId: string) {
-  const queueUrl = services.env[ENV.fixGenerationQueueUrl] as string;
+export async function consumeQueued(services: Services, queue: keyof typeof queues, matches: (body: Record<string, unknown>) => boolean): Promise<void> {
+  const queueUrl = services.env[queues[queue].envVar] as string;
   const message = await eventually(async () => {
     const got = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }));
     let mine;
     for (const m of got.Messages ?? []) {
-      if ((JSON.parse(m.Body ?? '{}') as { fixId?: string }).fixId === fixId) mine = m;
+      if (matches(JSON.parse(m.Body ?? '{}') as Record<string, unknown>)) mine = m;
       else await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
     }
     return mine;
   }, 20_000);
   const record = {
     messageId: message.MessageId, receiptHandle: message.ReceiptHandle, body: message.Body, attributes: message.Attributes ?? {}, messageAttributes: {},
-    md5OfBody: message.MD5OfBody, eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:FixGeneration', awsRegion: 'us-east-1',
+    md5OfBody: message.MD5OfBody, eventSource: 'aws:sqs', eventSourceARN: `arn:aws:sqs:us-east-1:000000000000:${queues[queue].name}`, awsRegion: 'us-east-1',
   };
-  const answer = (await services.runtime.invoke(queues.fixGeneration.consumer.entry, { Records: [record] }, { timeoutSeconds: 60 })) as { batchItemFailures: unknown[] };
-  if (answer.batchItemFailures.length > 0) throw new Error(`the fix consumer failed the message: ${JSON.stringify(answer)}`);
+  const answer = (await services.runtime.invoke(queues[queue].consumer.entry, { Records: [record] }, { timeoutSeconds: 60 })) as { batchItemFailures: unknown[] };
+  if (answer.batchItemFailures.length > 0) throw new Error(`the ${queue} consumer failed the message: ${JSON.stringify(answer)}`);
   await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+}
+
+/** Runs the fix job `fixId` the API queued through the fix-generation consumer and waits for its execution to end. */
+export async function runFixJob(services: Services, fixId: string) {
+  await consumeQueued(services, 'fixGeneration', (body) => body.fixId === fixId);
   const arn = `${stateMachineArn(workflows.fix.name).replace(':stateMachine:', ':execution:')}:fix-${fixId}`;
   const execution = services.runner.describeExecution(arn);
   await execution.done;
