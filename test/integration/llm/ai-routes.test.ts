@@ -209,7 +209,7 @@ describe('POST /api/ai/chat', () => {
   it('answers 409 to the slower of two turns racing on one conversation, keeping the faster one', async () => {
     server.script(textReply('Started.'));
     const { conversationId } = (await chat(alice, { message: 'Start' })).body;
-    server.script({ ...textReply('Fast answer.'), delayMs: 50 }, { ...textReply('Slow answer.'), delayMs: 600 });
+    server.script({ kind: 'message', content: [{ text: 'Fast answer.' }], delayMs: 50 }, { kind: 'message', content: [{ text: 'Slow answer.' }], delayMs: 600 });
     const [fast, slow] = await Promise.all([chat(alice, { conversationId, message: 'One' }), chat(alice, { conversationId, message: 'Two' })]);
     expect([fast.status, slow.status].sort()).toEqual([200, 409]);
     const lost = fast.status === 409 ? fast : slow;
