@@ -1,14 +1,18 @@
 /**
- * Scanner speed: against a plain ast-grep parse of the same files (the floor), against Bandit on Python's
- * standard library and ESLint + eslint-plugin-security on JavaScript from node_modules, and peak memory on a
- * synthesised 50k-file tree. Every tool runs in its own child process on the same copied file set.
+ * Scanner speed: against a plain ast-grep parse of the same files with the same worker threads (the floor),
+ * against Bandit on Python's standard library and ESLint + eslint-plugin-security on JavaScript from
+ * node_modules, and peak memory on a synthesised 50k-file tree. Every tool runs in its own child process on the
+ * same copied file set; the comparisons with other tools and the large tree run the `codeguardian` command as a
+ * user does (bin/codeguardian.ts through tsx, on the bundle `npm run build:cli` makes, built first).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { copyCorpus, findFiles, synthesizeCorpus, type Corpus } from './lib/corpus.ts';
 import { hasCommand, measure } from './lib/process.ts';
 import type { BenchContext, BenchModule } from './lib/types.ts';
 import type { WorkerResult } from './lib/scan-worker.ts';
+import { buildCli } from '../bin/build-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORKER = join(import.meta.dirname, 'lib/scan-worker.ts');
@@ -48,58 +52,84 @@ function javascriptCorpus(context: BenchContext): Corpus {
   return copyCorpus(nodeModules, files, join(context.workDir, 'javascript'));
 }
 
-async function parseFloor(context: BenchContext, label: string, corpus: Corpus): Promise<number> {
-  const floor = await runWorker('parse', corpus.dir);
-  const scan = await runWorker('scan', corpus.dir);
-  context.log(`${label}: parse ${floor.ms.toFixed(0)} ms, scan ${scan.ms.toFixed(0)} ms, ${scan.files} files, ${scan.findings} findings`);
-  context.report({ module: NAME, metric: `${label}: scan time / parse floor`, value: scan.ms / floor.ms, unit: 'x', target: { max: 2.5 }, note: `${scan.files} files` });
-  context.report({ module: NAME, metric: `${label}: files/s`, value: scan.files / (scan.ms / 1000), unit: 'files/s' });
-  return scan.wallMs;
+const CLI = join(ROOT, 'bin/codeguardian.ts');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+interface CliRun {
+  readonly wallMs: number;
+  readonly maxRssMb: number | undefined;
+  readonly files: number;
+  readonly findings: number;
 }
 
-async function versusBandit(context: BenchContext, corpus: Corpus, ourWallMs: number): Promise<void> {
+/** `codeguardian scan <dir> --format json --output <file>`, timed from the outside like the other tools. */
+async function runCli(context: BenchContext, dir: string): Promise<CliRun> {
+  const output = join(context.workDir, 'codeguardian.json');
+  const result = await measure(TSX, [CLI, 'scan', dir, '--format', 'json', '--output', output], { cwd: ROOT });
+  if (result.exitCode > 1) throw new Error(`codeguardian scan failed with ${result.exitCode}: ${result.stderr.slice(-2000)}`);
+  const report = JSON.parse(readFileSync(output, 'utf8')) as { summary: { filesScanned: number; findings: number } };
+  return { wallMs: result.wallMs, maxRssMb: result.maxRssMb, files: report.summary.filesScanned, findings: report.summary.findings };
+}
+
+async function parseFloor(context: BenchContext, label: string, corpus: Corpus): Promise<void> {
+  const floor = await runWorker('parse', corpus.dir);
+  const scan = await runWorker('scan', corpus.dir);
+  context.log(`${label}: parse ${floor.ms.toFixed(0)} ms, scan ${scan.ms.toFixed(0)} ms (${scan.workers} worker threads each), ${scan.files} files, ${scan.findings} findings`);
+  context.report({ module: NAME, metric: `${label}: scan time / parse floor`, value: scan.ms / floor.ms, unit: 'x', target: { max: 2.5 }, note: `${scan.files} files, ${scan.workers} threads` });
+  context.report({ module: NAME, metric: `${label}: files/s`, value: scan.files / (scan.ms / 1000), unit: 'files/s' });
+}
+
+async function versusBandit(context: BenchContext, corpus: Corpus): Promise<void> {
   if (!(await hasCommand('bandit'))) {
     context.log('bandit is not installed: `apt-get update && apt-get install -y bandit` to include it');
     return;
   }
+  const ours = await runCli(context, corpus.dir);
+  const ourWallMs = ours.wallMs;
   const bandit = await measure('bandit', ['-r', '.', '-q', '-f', 'json', '-o', join(context.workDir, 'bandit.json')], { cwd: corpus.dir });
   context.log(`bandit: ${(bandit.wallMs / 1000).toFixed(1)} s (exit ${bandit.exitCode}), CodeGuardian ${(ourWallMs / 1000).toFixed(1)} s`);
   context.report({ module: NAME, metric: 'Python stdlib: speedup over Bandit', value: bandit.wallMs / ourWallMs, unit: 'x', target: { min: 3 }, note: `${corpus.files} files, wall time incl. start-up` });
 }
 
-async function versusEslint(context: BenchContext, corpus: Corpus, ourWallMs: number): Promise<void> {
+async function versusEslint(context: BenchContext, corpus: Corpus): Promise<void> {
+  const ours = await runCli(context, corpus.dir);
+  const ourWallMs = ours.wallMs;
   const eslint = await measure(
     process.execPath,
-    [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--no-config-lookup', '-c', join(import.meta.dirname, 'eslint-security.config.js'), '--format', 'json', '-o', join(context.workDir, 'eslint.json'), '.'],
+    // ESLint gets as many threads as our scan uses.
+    [join(ROOT, 'node_modules/eslint/bin/eslint.js'), '--concurrency', String(availableParallelism()), '--no-config-lookup', '-c', join(import.meta.dirname, 'eslint-security.config.js'), '--format', 'json', '-o', join(context.workDir, 'eslint.json'), '.'],
     { cwd: corpus.dir },
   );
   if (eslint.exitCode > 1) throw new Error(`eslint failed: ${eslint.stderr.slice(-2000)}`);
   context.log(`eslint + security plugin: ${(eslint.wallMs / 1000).toFixed(1)} s, CodeGuardian ${(ourWallMs / 1000).toFixed(1)} s`);
-  context.report({ module: NAME, metric: 'JavaScript: speedup over ESLint + security', value: eslint.wallMs / ourWallMs, unit: 'x', target: { min: 3 }, note: `${corpus.files} files, wall time incl. start-up` });
+  context.report({ module: NAME, metric: 'JavaScript: speedup over ESLint + security', value: eslint.wallMs / ourWallMs, unit: 'x', target: { min: 3 }, note: `${corpus.files} files, wall time incl. start-up, ESLint with ${availableParallelism()} threads` });
 }
 
 async function largeTree(context: BenchContext, sources: readonly string[]): Promise<void> {
   const count = context.quick ? 2000 : 50000;
   const corpus = synthesizeCorpus(sources, count, join(context.workDir, 'large'));
-  const scan = await runWorker('scan', corpus.dir);
-  context.log(`${count} files (${(corpus.bytes / 1048576).toFixed(0)} MiB): ${(scan.ms / 1000).toFixed(1)} s, peak RSS ${scan.maxRssMb.toFixed(0)} MiB`);
-  context.report({ module: NAME, metric: `${count} files: files/s`, value: scan.files / (scan.ms / 1000), unit: 'files/s' });
-  context.report({ module: NAME, metric: `${count} files: peak RSS`, value: scan.maxRssMb, unit: 'MiB', target: { max: 1024 } });
+  const scan = await runCli(context, corpus.dir);
+  const rss = scan.maxRssMb ?? Number.NaN;
+  context.log(`${count} files (${(corpus.bytes / 1048576).toFixed(0)} MiB): ${scan.files} scanned in ${(scan.wallMs / 1000).toFixed(1)} s, peak RSS ${rss.toFixed(0)} MiB (all threads)`);
+  context.report({ module: NAME, metric: `${count} files: files/s`, value: scan.files / (scan.wallMs / 1000), unit: 'files/s', note: 'wall time incl. start-up' });
+  context.report({ module: NAME, metric: `${count} files: peak RSS`, value: rss, unit: 'MiB', target: { max: 1024 }, note: `${scan.files} files scanned` });
 }
 
 const module: BenchModule = {
   name: NAME,
   description: 'scan speed vs the ast-grep parse floor, Bandit and ESLint; files/s and peak RSS',
   async run(context) {
+    buildCli();
+    context.log('built the CLI bundle (npm run build:cli)');
     const python = pythonCorpus(context);
     const javascript = javascriptCorpus(context);
     context.log(`corpora: ${python ? `${python.files} Python files` : 'no Python stdlib found'}, ${javascript.files} JavaScript files`);
     if (python) {
-      const wall = await parseFloor(context, 'Python stdlib', python);
-      await versusBandit(context, python, wall);
+      await parseFloor(context, 'Python stdlib', python);
+      await versusBandit(context, python);
     }
-    const wall = await parseFloor(context, 'JavaScript', javascript);
-    await versusEslint(context, javascript, wall);
+    await parseFloor(context, 'JavaScript', javascript);
+    await versusEslint(context, javascript);
     const sources = [
       ...findFiles(javascript.dir, { extensions: ['.js'] }),
       ...(python ? findFiles(python.dir, { extensions: ['.py'] }) : []),

@@ -1,45 +1,27 @@
 /**
  * Runs in a child process so its timing and peak memory are its own: `parse` reads and parses every file the
- * scanner would (the floor), `scan` runs the full CodeGuardian scan. Prints one JSON line.
+ * scanner would (the floor), `scan` runs the full CodeGuardian scan. Both spread the files over the same pool of
+ * worker threads (one per core, same batches, same collections), so the ratio compares like with like.
+ * Prints one JSON line.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { defaultAnalyzers } from '../../shared/analysis/analyzers.ts';
-import { classifyContent, walkDirectory } from '../../shared/analysis/files.ts';
-import { detectLanguage, ensureLanguagesRegistered, parseSource } from '../../shared/analysis/languages.ts';
-import { scanDirectory } from '../../shared/analysis/scanner.ts';
-import { createSecretAnalyzer } from '../../shared/analysis/secrets/index.ts';
-import type { Analyzer } from '../../shared/analysis/types.ts';
+import { getRuleSet } from '../../shared/analysis/rule-pack.ts';
+import { SCAN_BATCH_SIZE, scanDirectoryParallel } from '../../shared/analysis/parallel-scan.ts';
+import { listScanPaths } from '../../shared/analysis/scanner.ts';
+import { defaultWorkerCount, runPool } from '../../shared/analysis/worker-pool.ts';
 
 export interface WorkerResult {
   readonly mode: 'parse' | 'scan';
   readonly ms: number;
   readonly files: number;
   readonly findings: number;
+  readonly workers: number;
   readonly maxRssMb: number;
 }
 
-/** Every analyzer of a full scan: the defaults, plus the secret analyzer when the defaults lack it. */
-function fullAnalyzers(): Analyzer[] {
-  const analyzers = defaultAnalyzers();
-  return analyzers.some((a) => a.id === 'secrets') ? analyzers : [...analyzers, createSecretAnalyzer()];
-}
-
-function parseFloor(dir: string): { files: number; nodes: number } {
-  const walk = walkDirectory(dir);
-  let files = 0;
-  let nodes = 0;
-  for (const path of walk.paths) {
-    const content = readFileSync(join(dir, path));
-    if (classifyContent(path, content)) continue;
-    const source = content.toString('utf8');
-    const language = detectLanguage(path, source);
-    files++;
-    if (!language) continue;
-    // A trivial walk of the root's children, so the tree is materialised as far as any analyzer's entry.
-    nodes += parseSource(language, source).root().children().length;
-  }
-  return { files, nodes };
+async function parseFloor(dir: string, workers: number): Promise<number> {
+  const { paths } = listScanPaths(dir);
+  const counted = await runPool<number>({ worker: new URL('./floor-worker.ts', import.meta.url), workerData: { dir }, paths, workers, batchSize: SCAN_BATCH_SIZE });
+  return counted.reduce((a, b) => a + b, 0);
 }
 
 const [mode, dir] = process.argv.slice(2);
@@ -47,18 +29,19 @@ if ((mode !== 'parse' && mode !== 'scan') || !dir) {
   console.error('usage: scan-worker.ts parse|scan <dir>');
   process.exit(2);
 }
-ensureLanguagesRegistered();
-const analyzers = mode === 'scan' ? fullAnalyzers() : [];
+const workers = defaultWorkerCount();
+// The rule packs load before the clock starts, as the parse floor has no rules to load.
+const ruleSet = mode === 'scan' ? getRuleSet() : undefined;
 const started = performance.now();
 let files = 0;
 let findings = 0;
 if (mode === 'parse') {
-  files = parseFloor(dir).files;
+  files = await parseFloor(dir, workers);
 } else {
-  const result = scanDirectory(dir, { analyzers });
+  const result = await scanDirectoryParallel(dir, { workers, ...(ruleSet ? { ruleSet } : {}) });
   files = result.filesScanned;
   findings = result.findings.length;
 }
 const ms = performance.now() - started;
-const output: WorkerResult = { mode, ms, files, findings, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+const output: WorkerResult = { mode, ms, files, findings, workers, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 console.log(JSON.stringify(output));

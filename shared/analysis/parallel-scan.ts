@@ -17,7 +17,7 @@ export interface ParallelScanOptions extends ScanOptions {
 }
 
 /** Files per batch: small enough to balance the workers, large enough that messages cost little. */
-const BATCH_SIZE = 16;
+export const SCAN_BATCH_SIZE = 16;
 /** Below this many files a scan runs in this thread: starting workers would cost more than it saves. */
 const MIN_FILES_FOR_WORKERS = 48;
 
@@ -52,7 +52,7 @@ export async function scanDirectoryParallel(dir: string, options: ParallelScanOp
     workerData: data,
     paths,
     workers,
-    batchSize: BATCH_SIZE,
+    batchSize: SCAN_BATCH_SIZE,
     onBatch: (batch) => {
       done += batch.length;
       options.onProgress?.({ filesDone: done, filesTotal: paths.length, path: batch[batch.length - 1] ?? '' });
