@@ -1,8 +1,8 @@
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, NotFoundError } from '../http/errors.ts';
 import type { PageRequest } from '../http/pagination.ts';
-import { documentClient, getItem, isConditionFailure, queryAll, tableName, transactWrite, type Item } from './client.ts';
-import { queryCount, queryFilled } from './bulk.ts';
+import { documentClient, getItem, isConditionFailure, queryAll, tableName, transactWrite, type Item, type TransactItem } from './client.ts';
+import { queryFilled } from './bulk.ts';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -79,11 +79,74 @@ const uniqueKey = (userId: string, source: string) => ({ pk: `UNIQUE#REPO#${user
 
 const AUTOSCAN_PK = 'AUTOSCAN#REPOS';
 
+/** A user's repositories in one item: how many, and their vulnerabilities by status and severity (list totals). */
+export interface RepositorySummary {
+  readonly repositories: number;
+  readonly counts: StatusCounts;
+}
+
+const summaryKey = (userId: string) => ({ pk: `USER#${userId}#REPOSUMMARY`, sk: 'SUMMARY' });
+const countAttribute = (status: VulnerabilityStatus, severity: Severity) => `${status}_${severity}`;
+
+/**
+ * The Update that carries a repository's change into its owner's summary: `ADD` of the differences between its
+ * counts before and after (`undefined` = no repository), so changes to different repositories add up. Written in
+ * the same transaction as the repository item, whose version condition makes `before` exact.
+ */
+function summaryChange(userId: string, before: StatusCounts | undefined, after: StatusCounts | undefined, repositories: number): TransactItem[] {
+  const names: Record<string, string> = {};
+  const values: Record<string, number> = {};
+  const adds: string[] = [];
+  const add = (name: string, delta: number) => {
+    if (delta === 0) return;
+    names[`#n${adds.length}`] = name;
+    values[`:d${adds.length}`] = delta;
+    adds.push(`#n${adds.length} :d${adds.length}`);
+  };
+  add('repositories', repositories);
+  for (const status of VULNERABILITY_STATUSES) {
+    for (const severity of SEVERITIES) add(countAttribute(status, severity), (after?.[status]?.[severity] ?? 0) - (before?.[status]?.[severity] ?? 0));
+  }
+  if (adds.length === 0) return [];
+  return [{ Update: { Key: summaryKey(userId), UpdateExpression: `ADD ${adds.join(', ')}`, ExpressionAttributeNames: names, ExpressionAttributeValues: values } }];
+}
+
+/** A user's repository summary: one Get instead of reading every repository (list totals). */
+export async function repositorySummaryOf(userId: string): Promise<RepositorySummary> {
+  const item = await getItem<Record<string, unknown>>(summaryKey(userId), { consistent: true });
+  const counts = emptyStatusCounts();
+  for (const status of VULNERABILITY_STATUSES) {
+    for (const severity of SEVERITIES) counts[status][severity] = Number(item?.[countAttribute(status, severity)] ?? 0);
+  }
+  return { repositories: Number(item?.repositories ?? 0), counts };
+}
+
+const MAX_TRANSACTION_ATTEMPTS = 8;
+
+/** Why a transaction was cancelled, per item, or undefined when the error is something else. */
+function cancellationCodes(error: unknown): (string | undefined)[] | undefined {
+  if (!(error instanceof Error) || error.name !== 'TransactionCanceledException') return undefined;
+  return ((error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? []).map((r) => (r.Code === 'None' ? undefined : r.Code));
+}
+
+/** Waits a little longer after each lost race on the summary item, with jitter so racers spread out. */
+const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
+
+/** The repository item with its counters version (the condition that keeps the summary exact). */
+type VersionedRepository = Item<Repository> & { readonly countersVersion?: number };
+
+function versionCondition(current: VersionedRepository): { expression: string; values: Record<string, number> } {
+  return current.countersVersion === undefined
+    ? { expression: 'attribute_not_exists(countersVersion)', values: {} }
+    : { expression: 'countersVersion = :version', values: { ':version': current.countersVersion } };
+}
+
 function repositoryItem(repo: Repository) {
   return {
     ...repositoryKey(repo.id),
     ...repo,
     entity: 'Repository',
+    countersVersion: 0,
     gsi1pk: `USER#${repo.userId}#REPOS`,
     gsi1sk: `${repo.createdAt}#${repo.id}`,
     gsi2pk: sourceIdentity(repo),
@@ -93,18 +156,25 @@ function repositoryItem(repo: Repository) {
   };
 }
 
-/** Connect a repository: the item and a per-user uniqueness guard in one transaction (409 when connected already). */
+/**
+ * Connect a repository: the item, a per-user uniqueness guard (409 when connected already) and its place in the
+ * owner's summary, in one transaction (retried when it loses a race on the summary item).
+ */
 export async function createRepository(repo: Repository): Promise<void> {
-  try {
-    await transactWrite([
-      { Put: { Item: { ...uniqueKey(repo.userId, sourceIdentity(repo)), repositoryId: repo.id, entity: 'RepositoryGuard' }, ConditionExpression: 'attribute_not_exists(pk)' } },
-      { Put: { Item: repositoryItem(repo), ConditionExpression: 'attribute_not_exists(pk)' } },
-    ]);
-  } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException') {
-      throw new ConflictError(`${repo.fullName} is already connected`, 'REPOSITORY_ALREADY_CONNECTED');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await transactWrite([
+        { Put: { Item: { ...uniqueKey(repo.userId, sourceIdentity(repo)), repositoryId: repo.id, entity: 'RepositoryGuard' }, ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { Item: repositoryItem(repo), ConditionExpression: 'attribute_not_exists(pk)' } },
+        ...summaryChange(repo.userId, undefined, repo.counts, 1),
+      ]);
+      return;
+    } catch (error) {
+      const codes = cancellationCodes(error);
+      if (codes?.includes('ConditionalCheckFailed')) throw new ConflictError(`${repo.fullName} is already connected`, 'REPOSITORY_ALREADY_CONNECTED');
+      if (!codes || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+      await backoff(attempt);
     }
-    throw error;
   }
 }
 
@@ -127,40 +197,22 @@ export const REPOSITORY_LIST_ATTRIBUTES = [
 ] as const satisfies readonly (keyof Repository)[];
 export type RepositoryListEntry = Pick<Repository, (typeof REPOSITORY_LIST_ATTRIBUTES)[number]>;
 
-/** One page of a user's repositories, newest first (gsi1 `USER#<uid>#REPOS`), only the attributes an entry shows. */
+/**
+ * One page of a user's repositories, newest first (gsi1 `USER#<uid>#REPOS`), only the attributes an entry shows;
+ * the total from the user's summary item.
+ */
 export async function listRepositories(userId: string, request: PageRequest, skip: number) {
   const key = { index: 'gsi1', pk: `USER#${userId}#REPOS` } as const;
   const [page, total] = await Promise.all([
     queryFilled<RepositoryListEntry>({ ...key, attributes: REPOSITORY_LIST_ATTRIBUTES, descending: true, limit: request.limit, skip, cursor: request.cursor }),
-    queryCount(key),
+    repositorySummaryOf(userId),
   ]);
-  return { ...page, total };
+  return { ...page, total: total.repositories };
 }
 
 /** Every repository of a user (dashboards, totals; users have tens, not thousands). */
 export async function allRepositoriesOf(userId: string): Promise<Item<Repository>[]> {
   return queryAll<Repository>({ index: 'gsi1', pk: `USER#${userId}#REPOS` }, 10_000);
-}
-
-/** The status × severity counters of each of a user's repositories, only those attributes read (list totals). */
-export async function repositoryCountsOf(userId: string): Promise<Pick<Repository, 'counts'>[]> {
-  const items: Pick<Repository, 'counts'>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const answer = await documentClient.send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `USER#${userId}#REPOS` },
-        ProjectionExpression: 'counts',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    items.push(...((answer.Items ?? []) as Pick<Repository, 'counts'>[]));
-    startKey = answer.LastEvaluatedKey;
-  } while (startKey);
-  return items;
 }
 
 /** Repositories connected to one GitHub repository id, across users (webhook routing). */
@@ -173,12 +225,13 @@ export async function autoScanRepositories(): Promise<Item<Repository>[]> {
   return queryAll<Repository>({ index: 'gsi3', pk: AUTOSCAN_PK }, 100_000);
 }
 
-async function conditionalUpdate(repositoryId: string, set: Record<string, unknown>, remove: string[], condition: string, conditionValues: Record<string, unknown>) {
+/** `SET`/`REMOVE` of an Update, with its placeholders. */
+function updateExpression(set: Record<string, unknown>, remove: readonly string[], values: Record<string, unknown> = {}) {
   const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ...conditionValues };
+  const all: Record<string, unknown> = { ...values };
   const assignments = Object.entries(set).map(([name, value], i) => {
     names[`#s${i}`] = name;
-    values[`:s${i}`] = value;
+    all[`:s${i}`] = value;
     return `#s${i} = :s${i}`;
   });
   const removals = remove.map((name, i) => {
@@ -188,14 +241,16 @@ async function conditionalUpdate(repositoryId: string, set: Record<string, unkno
   const expression = [assignments.length ? `SET ${assignments.join(', ')}` : '', removals.length ? `REMOVE ${removals.join(', ')}` : '']
     .filter(Boolean)
     .join(' ');
+  return { UpdateExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: all };
+}
+
+async function conditionalUpdate(repositoryId: string, set: Record<string, unknown>, remove: string[], condition: string, conditionValues: Record<string, unknown>) {
   const answer = await documentClient.send(
     new UpdateCommand({
       TableName: tableName(),
       Key: repositoryKey(repositoryId),
-      UpdateExpression: expression,
+      ...updateExpression(set, remove, conditionValues),
       ConditionExpression: condition,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
     }),
   );
@@ -227,24 +282,55 @@ export async function updateRepositoryScanState(repositoryId: string, state: { s
   }
 }
 
-/** Write recomputed counters in one Update (a deleted repository is left deleted). */
+/**
+ * Write recomputed counters in one Update, with the difference to the previous ones added to the owner's summary
+ * in the same transaction. The Update is conditioned on the counters version read just before, so the difference
+ * is exact even when two recomputations race (the loser reads again). A deleted repository is left deleted.
+ */
 export async function writeRepositoryCounters(repositoryId: string, counters: RepositoryCounters): Promise<void> {
-  try {
-    await conditionalUpdate(repositoryId, { ...counters }, [], 'attribute_exists(pk)', {});
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
+  for (let attempt = 1; ; attempt++) {
+    const current = await getItem<Repository & { countersVersion?: number }>(repositoryKey(repositoryId), { consistent: true });
+    if (!current) return;
+    const version = versionCondition(current);
+    const update = updateExpression({ ...counters, countersVersion: (current.countersVersion ?? 0) + 1 }, [], version.values);
+    try {
+      await transactWrite([
+        { Update: { Key: repositoryKey(repositoryId), ...update, ConditionExpression: `attribute_exists(pk) AND ${version.expression}` } },
+        ...summaryChange(current.userId, current.counts, counters.counts, 0),
+      ]);
+      return;
+    } catch (error) {
+      if (!cancellationCodes(error) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+      await backoff(attempt);
+    }
   }
 }
 
-/** Remove the repository item and its uniqueness guard together (its other data is removed first). */
+/**
+ * Remove the repository item, its uniqueness guard and its part of the owner's summary together (its other data
+ * is removed first); conditioned on the owner and the counters version read just before.
+ */
 export async function deleteRepositoryItem(repo: Repository): Promise<void> {
-  try {
-    await transactWrite([
-      { Delete: { Key: repositoryKey(repo.id), ConditionExpression: 'userId = :owner', ExpressionAttributeValues: { ':owner': repo.userId } } },
-      { Delete: { Key: uniqueKey(repo.userId, sourceIdentity(repo)) } },
-    ]);
-  } catch (error) {
-    if ((error as Error).name === 'TransactionCanceledException') throw new NotFoundError('Repository not found');
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    const current = await getItem<Repository & { countersVersion?: number }>(repositoryKey(repo.id), { consistent: true });
+    if (!current || current.userId !== repo.userId) throw new NotFoundError('Repository not found');
+    const version = versionCondition(current);
+    try {
+      await transactWrite([
+        {
+          Delete: {
+            Key: repositoryKey(repo.id),
+            ConditionExpression: `userId = :owner AND ${version.expression}`,
+            ExpressionAttributeValues: { ':owner': repo.userId, ...version.values },
+          },
+        },
+        { Delete: { Key: uniqueKey(repo.userId, sourceIdentity(repo)) } },
+        ...summaryChange(repo.userId, current.counts, undefined, -1),
+      ]);
+      return;
+    } catch (error) {
+      if (!cancellationCodes(error) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+      await backoff(attempt);
+    }
   }
 }

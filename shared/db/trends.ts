@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient, putItem, tableName } from './client.ts';
-import { allRepositoriesOf, emptySeverityCounts, SEVERITIES, type SeverityCounts } from './repositories.ts';
+import { repositorySummaryOf, SEVERITIES, type SeverityCounts } from './repositories.ts';
 
 /** Open vulnerabilities of a user by severity at the end of one UTC day. */
 export interface TrendSnapshot extends SeverityCounts {
@@ -14,14 +14,12 @@ const trendsPk = (userId: string) => `USER#${userId}#TRENDS`;
 export const dayOf = (date: Date) => date.toISOString().slice(0, 10);
 
 /**
- * Write today's snapshot (`USER#<uid>#TRENDS` / `<yyyy-mm-dd>`) from the user's repository counters; called
- * whenever findings are persisted or a status changes, so the last write of a day is that day's figure.
+ * Write today's snapshot (`USER#<uid>#TRENDS` / `<yyyy-mm-dd>`) from the user's repository summary (the sum of the
+ * repository counters); called whenever findings are persisted or a status changes, so the last write of a day is
+ * that day's figure.
  */
 export async function recordTrendSnapshot(userId: string, now = new Date()): Promise<TrendSnapshot> {
-  const counts = emptySeverityCounts();
-  for (const repo of await allRepositoriesOf(userId)) {
-    for (const s of SEVERITIES) counts[s] += repo.counts?.open?.[s] ?? 0;
-  }
+  const counts = { ...(await repositorySummaryOf(userId)).counts.open };
   const snapshot: TrendSnapshot = { ...counts, date: dayOf(now), total: SEVERITIES.reduce((n, s) => n + counts[s], 0) };
   await putItem({ pk: trendsPk(userId), sk: snapshot.date, ...snapshot, userId, entity: 'TrendSnapshot' });
   return snapshot;

@@ -8,7 +8,7 @@ import { batchDelete, batchPut, queryCount, queryFilled, type Filter } from './b
 import {
   emptyStatusCounts,
   findRepository,
-  repositoryCountsOf,
+  repositorySummaryOf,
   SEVERITIES,
   writeRepositoryCounters,
   type Repository,
@@ -179,15 +179,16 @@ async function vulnerabilityPage<T>(userId: string, filters: VulnerabilityFilter
       const repo = await findRepository(filters.repositoryId);
       return repo && repo.userId === userId ? totalFromCounters([repo], filters) : 0;
     }
-    return totalFromCounters(await repositoryCountsOf(userId), filters);
+    return totalFromCounters([await repositorySummaryOf(userId)], filters);
   };
   const [page, count] = await Promise.all([queryFilled<T>({ ...query, attributes, limit: request.limit, skip, cursor: request.cursor }), total()]);
   return { ...page, total: count };
 }
 
 /**
- * One page of a user's vulnerabilities, whole items. The total comes from the repositories' recomputed counters
- * when the filter is by severity, status or repository, and from a DynamoDB count otherwise.
+ * One page of a user's vulnerabilities, whole items. The total comes from recomputed counters when the filter is
+ * by severity, status or repository (the repository's, or the user's summary of all of them: one Get), and from a
+ * DynamoDB count otherwise.
  */
 export async function listVulnerabilities(userId: string, filters: VulnerabilityFilters, request: PageRequest, skip: number) {
   return vulnerabilityPage<Item<Vulnerability>>(userId, filters, request, skip);
