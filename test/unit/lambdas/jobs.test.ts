@@ -2,7 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { awsJson, setBaseEnv, startDynamo, startStubServer } from '../runtime/support/aws-local.ts';
 import { startConnectionsEndpoint } from '../realtime/support/connections-endpoint.ts';
-import { lambdaContext, scheduledEvent, sqsEvent } from '../http/support/events.ts';
+import { lambdaContext, sqsEvent } from '../http/support/events.ts';
 
 setBaseEnv();
 const dynamo = await startDynamo();
@@ -130,19 +130,6 @@ describe('entries whose logic comes later', () => {
   });
 
 
-  it.each(['schedule-nightly-scans', 'refresh-repositories', 'queue-weekly-reports'])('schedule %s fails NOT_IMPLEMENTED', async (name) => {
-    const { handler } = await import(`../../../lambdas/jobs/${name}.ts`);
-    await expect(handler(scheduledEvent(), ctx)).rejects.toMatchObject({ name: 'NotImplementedError' });
-  });
-
-  it('queue consumers report their messages as failed rather than done', async () => {
-    const notify = (await import('../../../lambdas/jobs/send-notification.ts')).handler;
-    const github = (await import('../../../lambdas/webhooks/process-github-event.ts')).handler;
-    const n = sqsEvent([JSON.stringify({ userId: 'u', channel: 'email', kind: 'weekly-report' }), '{}']);
-    expect(((await notify(n, ctx)) as SQSBatchResponse).batchItemFailures).toHaveLength(2);
-    const g = sqsEvent([JSON.stringify({ deliveryId: 'd-1', event: 'push', payloadRef: 'DELIVERY#d-1' })]);
-    expect(((await github(g, ctx)) as SQSBatchResponse).batchItemFailures).toEqual([{ itemIdentifier: g.Records[0]?.messageId }]);
-  });
 });
 
 describe('fix steps', () => {
