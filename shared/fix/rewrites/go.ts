@@ -1,4 +1,7 @@
-/** Go rewrites: database/sql placeholders with the values as arguments, and SHA-256 instead of MD5/SHA-1. */
+/**
+ * Go rewrites: database/sql placeholders with the values as arguments, SHA-256 instead of MD5/SHA-1, and request
+ * strings HTML-escaped before they are written into a response.
+ */
 import type { SgNode } from '@ast-grep/napi';
 import type { Edit } from '../../analysis/types.ts';
 import { parameteriseSql, type SqlPart } from './sql-text.ts';
@@ -151,7 +154,29 @@ function parameterisedSql(ctx: RewriteContext): Rewrite | undefined {
   };
 }
 
+// --- XSS -----------------------------------------------------------------------------------------------------
+
+/** Request accessors that return a plain string, so wrapping them in html.EscapeString keeps the types. */
+const STRING_INPUT = /^\w+\.(FormValue|PostFormValue|URL\.Query\(\)\.Get|Header\.Get|PathValue)\(/;
+const WRITERS: Record<string, number> = { 'fmt.Fprintf': 2, 'fmt.Fprint': 1, 'fmt.Fprintln': 1, 'io.WriteString': 1 };
+
+/** Request strings written straight into a response are HTML-escaped first. */
+function escapedOutput(ctx: RewriteContext): Rewrite | undefined {
+  const call = nodeAt(ctx.root, ctx.finding.location, ['call_expression']);
+  const first = call ? WRITERS[call.field('function')?.text() ?? ''] : undefined;
+  if (!call || first === undefined) return undefined;
+  const raw = argList(call)
+    .slice(first)
+    .filter((a) => a.kind() === 'call_expression' && STRING_INPUT.test(a.text()));
+  if (raw.length === 0) return undefined;
+  const edits: Edit[] = raw.map((a) => replaceNode(ctx.source, a, `html.EscapeString(${a.text()})`));
+  const add = addImport(ctx, 'html');
+  if (add) edits.push(add);
+  return { description: 'HTML-escape the request value before writing it into the response.', edits };
+}
+
 export const goFixers: readonly FixerEntry[] = [
+  { ruleIds: ['go.xss'], fix: escapedOutput },
   { ruleIds: ['go.weak-hash'], fix: strongHash },
   { ruleIds: ['go.sql-injection', 'go.taint.sql-injection'], fix: parameterisedSql },
 ];
