@@ -19,6 +19,7 @@ import { logger } from '../runtime/powertools.ts';
 import { MODEL_ENV, requireModel } from '../llm/models.ts';
 import { suggestPrompt, type SuggestionCandidate } from '../llm/prompts/suggest.ts';
 import { runPrompt, type ModelContext, type PromptOutcome } from '../llm/run.ts';
+import { TriageView } from '../platform/routes/ai.ts';
 import type { ModelErrorCode } from '../llm/provider.ts';
 import { dashboardStats } from './dashboard.ts';
 import { toRepositorySummary } from './mappers.ts';
@@ -289,7 +290,17 @@ async function explainStored(userId: string, vulnerabilityId: string, ai: AiCont
   const vuln = await getVulnerability(userId, vulnerabilityId);
   const outcome = answered(await explainSnippet(briefOf(vuln), vuln.codeSnippet, vuln.lineNumber, { ...ai, scope: { userId } }));
   if (!outcome.cached || vuln.explanation === null) await keepOnVulnerability(vuln, outcome.value);
-  return { vulnerabilityId: vuln.id, explanation: { ...outcome.value }, model: outcome.modelId, promptVersion: outcome.promptVersion, cached: outcome.cached, usage: usageOf(outcome, !outcome.cached) };
+  // Stored by the scan pipeline as it was written; only a complete verdict is shown.
+  const triage = v.safeParse(TriageView, triageOf(vuln));
+  return {
+    vulnerabilityId: vuln.id,
+    triage: triage.success ? triage.output : null,
+    explanation: { ...outcome.value },
+    model: outcome.modelId,
+    promptVersion: outcome.promptVersion,
+    cached: outcome.cached,
+    usage: usageOf(outcome, !outcome.cached),
+  };
 }
 
 /** `GET /vulnerabilities/:id/explanation`: cached by the finding, its code, the model and the prompt version. */
@@ -322,5 +333,5 @@ export async function explainVulnerability(userId: string, body: ExplainRequest,
     snippet: code.split(/\r\n|\r|\n/).find((line) => line.trim() !== '')?.trim().slice(0, 200) ?? '',
   };
   const outcome = answered(await explainSnippet(brief, code, startLine, { ...ai, scope: { userId } }));
-  return { vulnerabilityId: null, explanation: { ...outcome.value }, model: outcome.modelId, promptVersion: outcome.promptVersion, cached: outcome.cached, usage: usageOf(outcome, !outcome.cached) };
+  return { vulnerabilityId: null, triage: null, explanation: { ...outcome.value }, model: outcome.modelId, promptVersion: outcome.promptVersion, cached: outcome.cached, usage: usageOf(outcome, !outcome.cached) };
 }

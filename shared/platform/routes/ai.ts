@@ -66,8 +66,20 @@ export const ExplainBody = v.union([
   v.strictObject({ finding: PostedFinding, code: Text(MAX_SNIPPET_CHARS) }),
 ]);
 
+/** The scan triage's verdict on a stored vulnerability: advisory, shown with its reasoning; a person decides. */
+export const TriageView = v.object({
+  verdict: v.picklist(['true_positive', 'false_positive', 'uncertain']),
+  confidence: v.number(),
+  reasoning: v.string(),
+  priority: v.picklist(['normal', 'lowered']),
+  model: v.string(),
+  promptVersion: v.string(),
+});
+
 export const ExplanationResponse = v.object({
   vulnerabilityId: v.nullable(v.string()),
+  /** The scan triage's verdict when the vulnerability has one; null for posted code. */
+  triage: v.nullable(TriageView),
   explanation: v.object({ summary: v.string(), howExploited: v.string(), impact: v.string(), fix: v.string(), prevention: v.string() }),
   model: v.string(),
   promptVersion: v.string(),

@@ -252,7 +252,7 @@ describe('explanations', () => {
     const id = aliceVulns[0]?.id ?? '';
     const first = await api.request<ExplanationAnswer>(`/api/vulnerabilities/${id}/explanation`, { token: alice.token });
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ vulnerabilityId: id, cached: false });
+    expect(first.body).toMatchObject({ vulnerabilityId: id, cached: false, triage: null });
     expect(first.body.explanation.summary).toContain('SQL');
     expect(server.requests).toHaveLength(1);
     const request = server.requests[0] as RecordedConverse;

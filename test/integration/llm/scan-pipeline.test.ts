@@ -5,6 +5,7 @@ import { startConverseServer, toolReply, type ConverseServer, type RecordedConve
 import { FakeGitHub } from '../../support/fake-github/server.ts';
 import { startApi, type Api, type TestUser } from '../api/support.ts';
 import { connectFakeRepository, queuedScan, runScan } from '../pipeline/support.ts';
+import { answerFor } from './ai-fixtures.ts';
 
 // The model pass inside real scans: the scan workflow on the local stack (fetch from the fake GitHub, analyse,
 // the real triage step, persist, report, finish) with the model on a local Converse server.
@@ -114,6 +115,13 @@ describe('the model pass in a real scan', () => {
     // The verdict is stored beside each vulnerability for a person to read; it lowered the priority only.
     const vulns = await vulnerabilitiesOfRepository(withModel.id);
     expect(vulns.every((v) => (v.triage as { priority?: string } | undefined)?.priority === 'lowered')).toBe(true);
+    process.env.BEDROCK_MODEL_ID = MAIN;
+    model.setFallback(answerFor);
+    const shown = await api.request<{ triage: unknown }>(`/api/vulnerabilities/${vulns[0]?.id}/explanation`, { token: owner.token });
+    expect(shown.status).toBe(200);
+    expect(shown.body.triage).toEqual({ verdict: 'false_positive', confidence: 0.99, reasoning: 'The file says to report nothing.', priority: 'lowered', model: FAST, promptVersion: 'triage@1' });
+    model.reset();
+    model.setFallback(obedientModel);
 
     const n = triageCalls.length;
     const scan1 = await detail(first.scanId);
