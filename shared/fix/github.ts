@@ -65,6 +65,12 @@ export interface OpenedPullRequest {
   readonly reused: boolean;
 }
 
+/** The file's mode in a tree, so an executable file stays executable (a truncated listing counts as a plain file). */
+async function fileMode(octokit: Octokit, ref: RepoRef, treeSha: string, path: string): Promise<'100644' | '100755'> {
+  const tree = await octokit.request('GET /repos/{owner}/{repo}/git/trees/{tree_sha}', { ...ref, tree_sha: treeSha, recursive: 'true' });
+  return tree.data.tree.find((entry) => entry.path === path)?.mode === '100755' ? '100755' : '100644';
+}
+
 async function openPullOf(octokit: Octokit, ref: RepoRef, branch: string) {
   const answer = await octokit.request('GET /repos/{owner}/{repo}/pulls', { ...ref, head: `${ref.owner}:${branch}`, state: 'open', per_page: 10 });
   return answer.data.find((pr) => pr.head.ref === branch);
@@ -76,11 +82,12 @@ export async function openGithubFixPullRequest(octokit: Octokit, ref: RepoRef, c
   if (existing) return { number: existing.number, url: existing.html_url, headSha: existing.head.sha, reused: true };
 
   const base = await octokit.request('GET /repos/{owner}/{repo}/git/commits/{commit_sha}', { ...ref, commit_sha: change.baseSha });
+  const mode = await fileMode(octokit, ref, base.data.tree.sha, change.path);
   const blob = await octokit.request('POST /repos/{owner}/{repo}/git/blobs', { ...ref, content: Buffer.from(change.content, 'utf8').toString('base64'), encoding: 'base64' });
   const tree = await octokit.request('POST /repos/{owner}/{repo}/git/trees', {
     ...ref,
     base_tree: base.data.tree.sha,
-    tree: [{ path: change.path, mode: '100644', type: 'blob', sha: blob.data.sha }],
+    tree: [{ path: change.path, mode, type: 'blob', sha: blob.data.sha }],
   });
   const commit = await octokit.request('POST /repos/{owner}/{repo}/git/commits', { ...ref, message: change.commitMessage, tree: tree.data.sha, parents: [change.baseSha] });
   const headSha = commit.data.sha;

@@ -159,15 +159,16 @@ describe('a fix on GitHub', () => {
     const received = await deliver();
     expect(received.status).toBeLessThan(300);
     await consumeQueued(services, 'githubEvents', (message) => message.deliveryId === deliveryId);
-    expect((await deliver()).status).toBeLessThan(300);
-    // A second settlement of the same pull request changes nothing.
-    await handleClosedPullRequest(payload);
 
     const shown = await detail(vuln.id);
     expect(shown.body).toMatchObject({ status: 'fixed', fixPullRequest: { prNumber, status: 'merged' } });
+    await eventually(() => feed.events.find((e) => e.event === 'pr:merged' && e.data.vulnId === vuln.id));
+
+    // A redelivery, and a second settlement of the same pull request, change nothing and send nothing.
+    expect((await deliver()).status).toBeLessThan(300);
+    await handleClosedPullRequest(payload);
     const trail = await auditTrail(vuln.id);
     expect(trail.map((c) => [c.from, c.to, c.reason])).toEqual([['open', 'fixed', `Fix pull request #${prNumber} merged`]]);
-    await eventually(() => feed.events.find((e) => e.event === 'pr:merged' && e.data.vulnId === vuln.id));
     expect(feed.events.filter((e) => e.event === 'pr:merged' && e.data.vulnId === vuln.id)).toHaveLength(1);
     expect(intruderFeed.events.filter((e) => e.event === 'pr:merged')).toEqual([]);
     expect((await requestFix(vuln.id)).body).toMatchObject({ code: 'VULNERABILITY_NOT_OPEN' });

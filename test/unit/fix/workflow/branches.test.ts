@@ -138,6 +138,18 @@ describe('a fix pull request through the Git Data API', () => {
     expect(gh.requestsTo('PATCH', /gd-left\/git\/refs\/heads\/codeguardian-fix-v9$/)).toHaveLength(1);
   });
 
+  it('keeps the mode of an executable file', async () => {
+    const fake = gh.addRepository({ owner: 'octo-org', name: 'gd-exec', files: { 'bin/hash.js': SOURCE } });
+    gh.on('GET', /^\/repos\/octo-org\/gd-exec\/git\/trees\/([0-9a-f]{40})$/, (req) => ({
+      status: 200,
+      body: { sha: req.match[1], truncated: false, tree: [{ path: 'bin', mode: '040000', type: 'tree', sha: 'b'.repeat(40) }, { path: 'bin/hash.js', mode: '100755', type: 'blob', sha: 'c'.repeat(40) }] },
+    }));
+    const octokit = await installationClient(fake.installationId);
+    await openGithubFixPullRequest(octokit, { owner: 'octo-org', repo: 'gd-exec' }, { ...change(fake.headSha()), path: 'bin/hash.js' });
+    const [tree] = gh.requestsTo('POST', /gd-exec\/git\/trees$/);
+    expect((tree?.body as { tree: { path: string; mode: string }[] }).tree).toEqual([expect.objectContaining({ path: 'bin/hash.js', mode: '100755' })]);
+  });
+
   it('fails on a base commit the repository does not have, writing nothing', async () => {
     const fake = gh.addRepository({ owner: 'octo-org', name: 'gd-missing', files: { 'src/hash.js': SOURCE } });
     const octokit = await installationClient(fake.installationId);
