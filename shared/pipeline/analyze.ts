@@ -3,21 +3,21 @@
  * their own (archive defences, real-path checks, content hashes checked against the manifest), each file is
  * scanned, its results go to the analysis cache, and the shard's findings to the findings store.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isRuleEnabled } from '../analysis/config.ts';
 import { defaultAnalyzers } from '../analysis/analyzers.ts';
 import type { SkippedFile } from '../analysis/files.ts';
 import { getRuleSet } from '../analysis/rule-pack.ts';
 import { scanFiles, type ScanError } from '../analysis/scanner.ts';
-import { putCachedAnalyses } from '../db/analysis-cache.ts';
 import { recordShardDone } from '../db/scan-progress.ts';
 import type { Shard } from '../runtime/jobs.ts';
 import { logger } from '../runtime/powertools.ts';
+import { cacheEntryKey, writeScanCacheEntries, type CacheEntries } from './analysis-cache.ts';
 import { extractedPath, extractFiles } from './archive.ts';
 import { writeFindingsPart, type ScanFinding } from './findings-store.ts';
-import { analysisKey, type CachedAnalysis, type ScanPlan } from './plan.ts';
+import type { ScanPlan } from './plan.ts';
 import { percentOf, publishProgress, withHeartbeat } from './progress.ts';
 import type { ManifestFile } from './source.ts';
 import { keys, readStream, requireJson } from './storage.ts';
@@ -54,7 +54,7 @@ export async function analyzeShard(shard: Shard): Promise<ShardResult> {
     const findings: ScanFinding[] = [];
     const skipped: SkippedFile[] = [];
     const errors: ScanError[] = [];
-    const cacheEntries: { key: ReturnType<typeof analysisKey>; result: string }[] = [];
+    const cacheEntries: CacheEntries = {};
     let filesScanned = 0;
     let linesScanned = 0;
     await withHeartbeat(
@@ -74,13 +74,12 @@ export async function analyzeShard(shard: Shard): Promise<ShardResult> {
           linesScanned += result.linesScanned;
           // A file whose analysis hit an error is analysed again next time rather than cached incomplete.
           if (result.errors.length === 0) {
-            const analysis: CachedAnalysis = {
+            cacheEntries[cacheEntryKey(file)] = {
               findings: fileFindings,
               lines: result.linesScanned,
               scanned: result.filesScanned > 0,
               ...(result.skipped[0] ? { skipped: result.skipped[0].reason } : {}),
             };
-            cacheEntries.push({ key: analysisKey(plan, file), result: JSON.stringify(analysis) });
           }
           done++;
           await yieldToTimers();
@@ -88,7 +87,7 @@ export async function analyzeShard(shard: Shard): Promise<ShardResult> {
       },
     );
     await writeFindingsPart(shard.scanId, { part: `shard-${shard.shardIndex}`, findings, filesScanned, linesScanned, skipped, errors });
-    await putCachedAnalyses(cacheEntries);
+    await writeScanCacheEntries(shard.scanId, `shard-${shard.shardIndex}`, cacheEntries);
     const counted = await recordShardDone(shard.scanId, done);
     const total = counted.shardsTotal ?? shard.shardCount;
     await publishProgress(scan, 'analyzeShard', percentOf('analyzeShard', (counted.shardsDone ?? 0) / total), {
@@ -99,5 +98,7 @@ export async function analyzeShard(shard: Shard): Promise<ShardResult> {
     return { shardIndex: shard.shardIndex, filesAnalyzed: done, findings: findings.filter((f) => !f.suppression).length, errors: errors.length };
   } finally {
     await rm(folder, { recursive: true, force: true });
+    // The scan's folder goes with its last shard; other shards of the scan may still be using it.
+    await rmdir(dirname(folder)).catch(() => undefined);
   }
 }

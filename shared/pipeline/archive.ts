@@ -57,8 +57,11 @@ export interface WalkStats {
   readonly topFolder: string | undefined;
 }
 
-/** Called for each regular file; must consume `body` (read it to the end or resume it). */
-export type FileVisitor = (file: ArchiveFile, body: Readable) => Promise<void>;
+/**
+ * Called for each regular file; must consume `body` (read it to the end or resume it). Answering `stop` ends the
+ * walk early, without reading the rest of the archive.
+ */
+export type FileVisitor = (file: ArchiveFile, body: Readable) => Promise<void | 'stop'>;
 
 const refused = (reason: string, code = 'ARCHIVE_REFUSED') => new ScanRefusedError(`Source archive refused: ${reason}`, code);
 
@@ -142,6 +145,7 @@ export async function walkArchive(gzipped: Readable, onFile: FileVisitor, limits
   let links = 0;
   let ignored = 0;
   let totalBytes = 0;
+  let stopped = false;
   try {
     for await (const entry of extract) {
       const { header } = entry;
@@ -154,7 +158,10 @@ export async function walkArchive(gzipped: Readable, onFile: FileVisitor, limits
         if (size > limits.maxFileBytes) throw refused(`file ${shown(path)} is ${size} bytes, over the ${limits.maxFileBytes}-byte limit`, 'ARCHIVE_FILE_TOO_LARGE');
         totalBytes += size;
         if (totalBytes > limits.maxTotalBytes) throw refused(`its files add up to more than ${limits.maxTotalBytes} bytes`, 'ARCHIVE_TOO_LARGE');
-        await onFile({ path, size }, entry as unknown as Readable);
+        if ((await onFile({ path, size }, entry as unknown as Readable)) === 'stop') {
+          stopped = true;
+          break;
+        }
       } else if (type === 'symlink' || type === 'link') {
         checkLink(path, type, header.linkname ?? '', top.folder as string);
         links++;
@@ -170,8 +177,15 @@ export async function walkArchive(gzipped: Readable, onFile: FileVisitor, limits
     await piping;
     throw error === pipeError ? unreadable(error) : error;
   }
-  await piping;
-  if (pipeError) throw unreadable(pipeError);
+  if (stopped) {
+    // The rest of the stream is not wanted: its premature end is no error.
+    gzipped.destroy();
+    extract.destroy();
+    await piping;
+  } else {
+    await piping;
+    if (pipeError) throw unreadable(pipeError);
+  }
   return { files, links, ignored, totalBytes, compressedBytes: compressed, topFolder: top.folder };
 }
 
@@ -197,7 +211,8 @@ export function isInside(root: string, path: string): boolean {
  * Extracts the listed files (path → expected sha256) from the archive into `destination`, with the walk's
  * defences plus: every target must resolve inside the destination's real path, files are created without
  * following a link at the final component, and each file's content must hash to the expected value (the archive
- * is the one the plan was made from). Returns the paths written; a listed file missing from the archive throws.
+ * is the one the plan was made from). Reading stops after the last listed file. Returns the paths written; a
+ * listed file missing from the archive throws.
  */
 export async function extractFiles(
   gzipped: Readable,
@@ -212,7 +227,7 @@ export async function extractFiles(
     gzipped,
     async (file, body) => {
       const expected = wanted.get(file.path);
-      if (expected === undefined) {
+      if (expected === undefined || written.has(file.path)) {
         body.resume();
         return;
       }
@@ -233,6 +248,7 @@ export async function extractFiles(
       await pipeline(body, hasher, handle.createWriteStream());
       if (hash.digest('hex') !== expected) throw new Error(`Source archive changed since it was planned: ${file.path} has other content`);
       written.add(file.path);
+      return written.size === wanted.size ? 'stop' : undefined;
     },
     limits,
   );

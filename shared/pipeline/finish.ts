@@ -1,7 +1,7 @@
 /**
  * The finish step and the scan's start and failure: status, activity timeline and live events. A completed
  * default-branch scan of a repository with auto-fix on queues fixes for its new fixable findings within the
- * repository's fix limits.
+ * repository's fix limits; a pull request scan publishes its check run with the findings new in the pull request.
  */
 import { recordActivity } from '../db/activity.ts';
 import { findRepository } from '../db/repositories.ts';
@@ -9,12 +9,15 @@ import { failScanIfRunning, markScanning, setScanFields, type PipelineScan } fro
 import { completeScan, findScan, type Scan, type ScanSummary } from '../db/scans.ts';
 import { getVulnerability, type Vulnerability } from '../db/vulnerabilities.ts';
 import { queueAutoFixes } from '../fix/request.ts';
+import { publishPullRequestCheck } from '../github/checks.ts';
 import { NotFoundError } from '../http/errors.ts';
 import { publishToUser } from '../realtime/publish.ts';
 import type { ScanState } from '../runtime/jobs.ts';
 import { logger } from '../runtime/powertools.ts';
 import { ScanRefusedError } from './errors.ts';
+import type { ScanFinding } from './findings-store.ts';
 import { publishProgress, type ScanRef } from './progress.ts';
+import { requireJson } from './storage.ts';
 
 /** The scan starts: `scanning`, `scan:started`. A scan that already ended (a redelivered job) is refused. */
 export async function startScan(state: ScanState): Promise<PipelineScan> {
@@ -41,11 +44,25 @@ export interface FinishInput extends ScanRef {
   readonly commitSha?: string;
   readonly persisted: boolean;
   readonly fixCandidates: readonly string[];
+  readonly pullRequestNumber?: number;
+  /** PR and branch scans: the findings new relative to the default branch. */
+  readonly newFindingsKey?: string;
+}
+
+/** A pull request scan of a GitHub repository: the check run with the new findings as annotations. */
+async function publishCheck(input: FinishInput): Promise<boolean> {
+  if (input.pullRequestNumber === undefined || !input.newFindingsKey || !input.commitSha) return false;
+  const repo = await findRepository(input.repositoryId);
+  if (repo?.provider !== 'github' || !repo.installationId) return false;
+  const newFindings = await requireJson<ScanFinding[]>(input.newFindingsKey);
+  await publishPullRequestCheck({ installationId: repo.installationId, owner: repo.owner, repo: repo.name, headSha: input.commitSha, scanId: input.scanId, newFindings });
+  return true;
 }
 
 export interface FinishResult {
   readonly durationMs: number;
   readonly fixesQueued: number;
+  readonly checkPublished: boolean;
 }
 
 async function autoFix(input: FinishInput): Promise<number> {
@@ -67,6 +84,8 @@ export async function finishScan(input: FinishInput, now = new Date()): Promise<
   const scan = (await findScan(input.scanId)) as PipelineScan | undefined;
   if (!scan) throw new ScanRefusedError(`Scan ${input.scanId} does not exist`, 'SCAN_NOT_FOUND');
   const durationMs = Math.max(0, now.getTime() - Date.parse(scan.scanningAt ?? scan.startedAt));
+  // Before completing: a check that could not be published fails the step, which is retried (publishing is idempotent).
+  const checkPublished = await publishCheck(input);
   await completeScan(input.scanId, input.summary, input.reports, now);
   await setScanFields(input.scanId, { durationMs, progressPercent: 100, commitSha: input.commitSha });
   const { summary } = input;
@@ -93,7 +112,7 @@ export async function finishScan(input: FinishInput, now = new Date()): Promise<
     reportFormats: Object.keys(input.reports),
     fixesQueued,
   });
-  return { durationMs, fixesQueued };
+  return { durationMs, fixesQueued, checkPublished };
 }
 
 /**

@@ -12,9 +12,11 @@ import type { ScanSummary } from '../db/scans.ts';
 import { saveFindings, vulnerabilitiesOfRepository, type Vulnerability } from '../db/vulnerabilities.ts';
 import { publishToUser } from '../realtime/publish.ts';
 import type { ScanState } from '../runtime/jobs.ts';
+import { saveCacheSnapshot } from './analysis-cache.ts';
 import { ScanRefusedError } from './errors.ts';
 import { readScanFindings, type ScanFinding } from './findings-store.ts';
-import { keys, putJson } from './storage.ts';
+import type { ScanPlan } from './plan.ts';
+import { keys, putJson, requireJson } from './storage.ts';
 
 /** `vulnerability:found` events per scan; past it the count is in `scan:completed` and the dashboard reloads. */
 export const MAX_FOUND_EVENTS = 50;
@@ -85,6 +87,8 @@ export async function persistFindings(state: ScanState): Promise<PersistResult> 
   }
 
   const saved = await saveFindings(repo.id, state.scanId, findings);
+  // The default branch's files are what later scans mostly share: their results become the repository's cache.
+  await saveCacheSnapshot(state.scanId, repo.id, await requireJson<ScanPlan>(keys.plan(state.scanId)));
   const eventsSent = await publishFound(repo.userId, saved.found);
   const fixCandidates = saved.found
     .filter((v) => v.status === 'open' && v.autoFixAvailable && atOrAbove(v.severity, repo.severityThreshold))

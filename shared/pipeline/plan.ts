@@ -9,10 +9,10 @@ import { atOrAbove, ConfigError, DEFAULT_CONFIG, parseConfigText, type ScanConfi
 import { isVendoredPath, type SkippedFile, type SkipReason } from '../analysis/files.ts';
 import { getRuleSet } from '../analysis/rule-pack.ts';
 import type { Severity } from '../analysis/types.ts';
-import { getCachedAnalyses, type AnalysisCacheKey } from '../db/analysis-cache.ts';
 import { findRepository } from '../db/repositories.ts';
 import { setScanFields } from '../db/scan-progress.ts';
 import type { Shard } from '../runtime/jobs.ts';
+import { cacheEntryKey, readCacheSnapshot, writeScanCacheEntries, type CacheEntries } from './analysis-cache.ts';
 import { ScanRefusedError } from './errors.ts';
 import { writeFindingsPart, type ScanFinding } from './findings-store.ts';
 import type { Manifest, ManifestFile } from './source.ts';
@@ -23,22 +23,14 @@ export interface ShardingOptions {
   readonly maxBytesPerShard: number;
 }
 
-export const DEFAULT_SHARDING: ShardingOptions = { maxFilesPerShard: 250, maxBytesPerShard: 8 * 1024 * 1024 };
+/** A shard is a few seconds to a minute of analysis: well inside the step's timeout, and few archive reads. */
+export const DEFAULT_SHARDING: ShardingOptions = { maxFilesPerShard: 1000, maxBytesPerShard: 16 * 1024 * 1024 };
 
 /** What every shard of a scan analyses with; written once by the plan. */
 export interface ScanPlan {
   readonly config: ScanConfig;
   readonly configHash: string;
   readonly rulesetVersion: string;
-}
-
-/** One file's analysis as the cache keeps it. */
-export interface CachedAnalysis {
-  /** Reportable and suppressed findings of the file. */
-  readonly findings: ScanFinding[];
-  readonly lines: number;
-  readonly scanned: boolean;
-  readonly skipped?: SkipReason;
 }
 
 export interface PlanResult {
@@ -113,11 +105,6 @@ export function candidateFiles(files: readonly ManifestFile[], config: ScanConfi
   return { candidates, skipped };
 }
 
-/** The cache identity of a file under a plan. */
-export function analysisKey(plan: Pick<ScanPlan, 'rulesetVersion' | 'configHash'>, file: Pick<ManifestFile, 'path' | 'sha256'>): AnalysisCacheKey {
-  return { rulesetVersion: plan.rulesetVersion, configHash: plan.configHash, pathHash: sha256(file.path).slice(0, 32), contentSha256: file.sha256 };
-}
-
 export interface PlanInput {
   readonly scanId: string;
   readonly userId: string;
@@ -134,24 +121,27 @@ export async function planShards(input: PlanInput, sharding: ShardingOptions = D
   const plan: ScanPlan = { config, configHash: sha256(JSON.stringify(config)).slice(0, 16), rulesetVersion: getRuleSet().version };
   const { candidates, skipped } = candidateFiles(manifest.files, config);
 
-  const cached = await getCachedAnalyses(candidates.map((file) => analysisKey(plan, file)));
+  const snapshot = await readCacheSnapshot(repo.id, plan);
+  const hits: CacheEntries = {};
   const findings: ScanFinding[] = [];
   let filesScanned = 0;
   let linesScanned = 0;
   const misses: ManifestFile[] = [];
-  candidates.forEach((file, index) => {
-    const hit = cached.get(index);
-    if (hit === undefined) {
+  candidates.forEach((file) => {
+    const key = cacheEntryKey(file);
+    const analysis = Object.hasOwn(snapshot, key) ? snapshot[key] : undefined;
+    if (analysis === undefined) {
       misses.push(file);
       return;
     }
-    const analysis = JSON.parse(hit) as CachedAnalysis;
+    hits[key] = analysis;
     findings.push(...analysis.findings);
     if (analysis.scanned) filesScanned++;
     linesScanned += analysis.lines;
     if (analysis.skipped) skipped.push({ path: file.path, reason: analysis.skipped });
   });
   await writeFindingsPart(input.scanId, { part: 'cached', findings, filesScanned, linesScanned, skipped, errors: [] });
+  await writeScanCacheEntries(input.scanId, 'cached', hits);
 
   const planKey = keys.plan(input.scanId);
   await putJson(planKey, plan);
@@ -159,7 +149,6 @@ export async function planShards(input: PlanInput, sharding: ShardingOptions = D
   const shards: Shard[] = [];
   for (const [shardIndex, files] of groups.entries()) {
     const filesKey = keys.shard(input.scanId, shardIndex);
-    await putJson(filesKey, files);
     shards.push({
       scanId: input.scanId,
       userId: input.userId,
@@ -171,6 +160,7 @@ export async function planShards(input: PlanInput, sharding: ShardingOptions = D
       fileCount: files.length,
     });
   }
+  await Promise.all(groups.map((files, index) => putJson(keys.shard(input.scanId, index), files)));
   const filesCached = candidates.length - misses.length;
   await setScanFields(input.scanId, {
     filesTotal: candidates.length,

@@ -140,6 +140,7 @@ export async function ingestArchive(scanId: string, commitSha: string, archive: 
     const stats = await walkArchive(
       toManifest,
       async (file, body) => {
+        if (files.has(file.path)) throw new ScanRefusedError(`Source archive refused: it holds ${JSON.stringify(file.path)} twice`, 'ARCHIVE_DUPLICATE');
         if (file.path === CONFIG_FILE_NAME && file.size <= MAX_CONFIG_BYTES) {
           const chunks: Buffer[] = [];
           for await (const chunk of body) chunks.push(chunk as Buffer);
@@ -156,7 +157,8 @@ export async function ingestArchive(scanId: string, commitSha: string, archive: 
     const manifest: Manifest = {
       scanId,
       commitSha,
-      files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+      // Archive order: shards of consecutive files let each shard stop reading the archive after its last file.
+      files: [...files.values()],
       ...(configText !== undefined ? { configText } : {}),
       links: stats.links,
       ignored: stats.ignored,
@@ -166,11 +168,12 @@ export async function ingestArchive(scanId: string, commitSha: string, archive: 
     await putJson(keys.manifest(scanId), manifest);
     return { sourceKey, manifestKey: keys.manifest(scanId), commitSha, fileCount: manifest.files.length, totalBytes: stats.totalBytes };
   } catch (error) {
+    // Ending the upload's body fails the upload (a multipart one is aborted by the library); then whatever reached
+    // the bucket, including a small archive already put whole, is deleted.
     archive.destroy();
-    toBucket.destroy();
-    await upload.abort().catch(() => undefined);
+    toBucket.destroy(error as Error);
     await uploaded.catch(() => undefined);
-    await deleteObject(sourceKey).catch(() => undefined);
+    await deleteObject(sourceKey);
     throw error;
   }
 }
