@@ -1,6 +1,6 @@
 /**
- * Python rewrites: DB-API and SQLAlchemy parameters, argument lists instead of a shell, strong hashes, verified
- * TLS contexts, safe XML parser settings and the Flask debugger off.
+ * Python rewrites: DB-API and SQLAlchemy parameters, argument lists instead of a shell, escaped HTML, strong
+ * hashes, verified TLS contexts, safe XML parser settings and the Flask debugger off.
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { Edit } from '../../analysis/types.ts';
@@ -321,7 +321,58 @@ function debugOff(ctx: RewriteContext): Rewrite | undefined {
   return value?.text() === 'True' ? { description: 'Turn the debugger off.', edits: [replaceNode(ctx.source, value, 'False')] } : undefined;
 }
 
+// --- XSS -----------------------------------------------------------------------------------------------------
+
+/** Literal text for a str.format template: braces doubled. */
+function formatTemplate(parts: readonly SqlPart[]): string {
+  return parts.map((p) => ('literal' in p ? p.literal.replace(/\{/g, '{{').replace(/\}/g, '}}') : '{}')).join('');
+}
+
+/**
+ * HTML assembled from values: `mark_safe(...)` becomes Django's `format_html` and `Markup(...)` becomes
+ * `Markup(template).format(...)`, both of which escape the values; a response or returned string gets each value
+ * through `html.escape`.
+ */
+function escapedHtml(ctx: RewriteContext): Rewrite | undefined {
+  const node = nodeAt(ctx.root, ctx.finding.location, ['call', 'return_statement']);
+  if (!node) return undefined;
+  const description = 'Escape the values that go into the HTML.';
+  if (node.kind() === 'call') {
+    const fn = node.field('function')?.text() ?? '';
+    const first = positional(node)[0];
+    const text = first ? textParts(first, ctx.source) : undefined;
+    if (!first || !text || argList(node).length !== 1 || !text.parts.some((p) => 'value' in p)) return undefined;
+    const values = text.parts.flatMap((p) => ('value' in p ? [p.value] : []));
+    const template = literal(text, formatTemplate(text.parts));
+    if (fn === 'mark_safe') {
+      const edits = [replaceNode(ctx.source, node, `format_html(${[template, ...values].join(', ')})`)];
+      const add = addImport(ctx.source, ctx.root, 'from django.utils.html import format_html', IMPORT_KINDS, /^from\s+django\.utils\.html\s+import\s+(?:.*\b)?format_html\b/m);
+      return { description, edits: add ? [...edits, add] : edits };
+    }
+    if (fn === 'Markup' || fn === 'markupsafe.Markup') return { description, edits: [replaceNode(ctx.source, node, `${fn}(${template}).format(${values.join(', ')})`)] };
+    if (/^(HttpResponse|make_response|Response)$/.test(fn)) return escapeValues(ctx, first, text, description);
+    return undefined;
+  }
+  const value = node.children().find((c) => c.isNamed());
+  const text = value ? textParts(value, ctx.source) : undefined;
+  return value && text ? escapeValues(ctx, value, text, description) : undefined;
+}
+
+function escapeValues(ctx: RewriteContext, node: SgNode, text: PyText, description: string): Rewrite | undefined {
+  if (!text.parts.some((p) => 'value' in p) || text.prefix.includes('r')) return undefined;
+  // An f-string keeps its shape; other forms become one, so every value sits where it was.
+  const body = text.parts.map((p) => ('literal' in p ? p.literal.replace(/\{/g, '{{').replace(/\}/g, '}}') : `{html.escape(str(${p.value}))}`)).join('');
+  if (/\\/.test(body.replace(/\\[nt\\]/g, ''))) return undefined;
+  // Before Python 3.12 an f-string cannot reuse its own quote inside a replacement field.
+  const quote = [text.quote, text.quote === '"' ? "'" : text.quote === "'" ? '"' : text.quote].find((q) => !body.includes(q));
+  if (!quote) return undefined;
+  const edits: Edit[] = [replaceNode(ctx.source, node, `f${quote}${body}${quote}`)];
+  const add = addImport(ctx.source, ctx.root, 'import html', IMPORT_KINDS, /^import\s+(?:[\w.]+\s*,\s*)*html\b/m);
+  return { description, edits: add ? [...edits, add] : edits };
+}
+
 export const pythonFixers: readonly FixerEntry[] = [
+  { ruleIds: ['python.xss'], fix: escapedHtml },
   { ruleIds: ['python.sql-injection', 'python.taint.sql-injection'], fix: parameterisedSql },
   { ruleIds: ['python.command-injection'], fix: osCommand },
   { ruleIds: ['python.subprocess-shell-true'], fix: subprocessWithoutShell },
