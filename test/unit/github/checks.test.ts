@@ -19,9 +19,9 @@ afterAll(() => gh.close());
 let counter = 0;
 function finding(severity: Severity, overrides: Partial<Finding['location']> = {}): Finding {
   counter++;
-  return {
+  const result: Finding = {
     ruleId: `js/rule-${counter}`,
-    kind: 'structural',
+    kind: 'rule',
     type: 'Code Injection',
     message: `Finding ${counter}`,
     severity,
@@ -30,7 +30,8 @@ function finding(severity: Severity, overrides: Partial<Finding['location']> = {
     location: { path: `src/file-${counter % 7}.js`, startLine: counter, startColumn: 3, endLine: counter, endColumn: 9, ...overrides },
     snippet: 'eval(x)',
     fingerprint: `fp-${counter}`,
-  } as Finding;
+  };
+  return result;
 }
 
 describe('checkConclusion', () => {
