@@ -11,16 +11,16 @@ import { allRepositoriesOf, getRepository } from '../db/repositories.ts';
 import { recordVulnerabilityExplanation } from '../db/vulnerability-explanations.ts';
 import { getVulnerability, listVulnerabilities, type Vulnerability } from '../db/vulnerabilities.ts';
 import { NotFoundError, ServiceUnavailableError, TooManyRequestsError } from '../http/errors.ts';
-import type { FindingBrief } from '../llm/context.ts';
 import { chatTool, chatTurn, type ChatTool } from '../llm/chat.ts';
+import type { FindingBrief } from '../llm/context.ts';
 import { explainSnippet } from '../llm/explanation.ts';
-import type { Explanation } from '../llm/prompts/explain.ts';
-import { logger } from '../runtime/powertools.ts';
 import { MODEL_ENV, requireModel } from '../llm/models.ts';
+import type { Explanation } from '../llm/prompts/explain.ts';
 import { suggestPrompt, type SuggestionCandidate } from '../llm/prompts/suggest.ts';
+import type { ModelErrorCode } from '../llm/provider.ts';
 import { runPrompt, type ModelContext, type PromptOutcome } from '../llm/run.ts';
 import { TriageView } from '../platform/routes/ai.ts';
-import type { ModelErrorCode } from '../llm/provider.ts';
+import { logger } from '../runtime/powertools.ts';
 import { dashboardStats } from './dashboard.ts';
 import { toRepositorySummary } from './mappers.ts';
 import { repositoryStatistics } from './repositories.ts';
@@ -66,23 +66,23 @@ const usageOf = (outcome: { usage: { inputTokens: number; outputTokens: number }
 
 // ------------------------------------------------------------------------------------------------ assistant tools
 
-const triageOf = (v: Vulnerability): FindingTriage | undefined => (v as Vulnerability & { triage?: FindingTriage }).triage;
+const triageOf = (vuln: Vulnerability): FindingTriage | undefined => vuln.triage as FindingTriage | undefined;
 
 /** What the assistant is told about one finding: no keys, no owner, the snippet already masked by the scanner. */
-function findingForModel(v: Vulnerability) {
-  const triage = triageOf(v);
+function findingForModel(vuln: Vulnerability) {
+  const triage = triageOf(vuln);
   return {
-    id: v.id,
-    repositoryId: v.repositoryId,
-    type: v.type,
-    severity: v.severity,
-    status: v.status,
-    cwe: v.cweId,
-    filePath: v.filePath,
-    lineNumber: v.lineNumber,
-    description: v.description,
-    codeSnippet: v.codeSnippet,
-    detectedAt: v.detectedAt,
+    id: vuln.id,
+    repositoryId: vuln.repositoryId,
+    type: vuln.type,
+    severity: vuln.severity,
+    status: vuln.status,
+    cwe: vuln.cweId,
+    filePath: vuln.filePath,
+    lineNumber: vuln.lineNumber,
+    description: vuln.description,
+    codeSnippet: vuln.codeSnippet,
+    detectedAt: vuln.detectedAt,
     triage: triage ? { verdict: triage.verdict, confidence: triage.confidence, reasoning: triage.reasoning } : null,
   };
 }
@@ -206,7 +206,7 @@ async function openCandidates(userId: string): Promise<Vulnerability[]> {
     const page = await listVulnerabilities(userId, { severity, status: 'open' }, { page: 1, limit: MAX_SUGGESTION_CANDIDATES - picked.length }, 0);
     picked.push(...page.items);
   }
-  const lowered = (v: Vulnerability) => (triageOf(v)?.priority === 'lowered' ? 1 : 0);
+  const lowered = (vuln: Vulnerability) => (triageOf(vuln)?.priority === 'lowered' ? 1 : 0);
   return picked.sort(
     (a, b) =>
       lowered(a) - lowered(b) ||
@@ -258,17 +258,17 @@ export async function aiSuggestions(userId: string, ai: AiContext = {}, now = ne
 
 // -------------------------------------------------------------------------------------------------- explanations
 
-function briefOf(v: Vulnerability): FindingBrief {
-  const lines = Math.max(1, v.codeSnippet.split(/\r\n|\r|\n/).length);
+function briefOf(vuln: Vulnerability): FindingBrief {
+  const lines = Math.max(1, vuln.codeSnippet.split(/\r\n|\r|\n/).length);
   return {
-    ruleId: v.ruleId,
-    kind: v.kind,
-    type: v.type,
-    message: v.description,
-    severity: v.severity,
-    cwe: v.cweId ? [v.cweId] : [],
-    location: { path: v.filePath, startLine: v.lineNumber, startColumn: 1, endLine: v.lineNumber + lines - 1, endColumn: 1 },
-    snippet: v.codeSnippet,
+    ruleId: vuln.ruleId,
+    kind: vuln.kind,
+    type: vuln.type,
+    message: vuln.description,
+    severity: vuln.severity,
+    cwe: vuln.cweId ? [vuln.cweId] : [],
+    location: { path: vuln.filePath, startLine: vuln.lineNumber, startColumn: 1, endLine: vuln.lineNumber + lines - 1, endColumn: 1 },
+    snippet: vuln.codeSnippet,
   };
 }
 
