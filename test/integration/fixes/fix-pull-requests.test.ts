@@ -338,3 +338,27 @@ describe('a fix in a connected local repository', () => {
     expect((await detail(declined.id)).body).toMatchObject({ status: 'open', fixPullRequest: { status: 'closed' } });
   }, 60_000);
 });
+
+describe('POST /api/scan/fix', () => {
+  const finding = { file: 'src/digest.js', line: 4, rule: 'weak-hash', severity: 'medium', message: 'MD5' };
+
+  it('answers a validated unified diff of the given content', async () => {
+    const res = await api.request<{ fixed: boolean; patch: string; explanation: string }>('/api/scan/fix', { token: owner.token, body: { finding, fileContent: HASH_JS, context: {} } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ fixed: true, explanation: expect.any(String) });
+    expect(res.body.patch).toContain("-  return crypto.createHash('md5').update(value).digest('hex');\n+  return crypto.createHash('sha256').update(value).digest('hex');");
+  });
+
+  it('answers 422 with the reason when no fix validates, and 400 for a path outside the repository', async () => {
+    const missing = await api.request('/api/scan/fix', { token: owner.token, body: { finding: { ...finding, line: 1 }, fileContent: HASH_JS } });
+    expect(missing.status).toBe(422);
+    expect(missing.body).toMatchObject({ code: 'FINDING_NOT_FOUND', error: expect.stringContaining('line 1') });
+    const none = await api.request('/api/scan/fix', { token: owner.token, body: { finding: { file: 'src/calc.js', line: 6, rule: 'code-injection' }, fileContent: EVAL_JS } });
+    expect(none.status).toBe(422);
+    expect(none.body).toMatchObject({ code: 'NO_FIX_AVAILABLE' });
+    const outside = await api.request('/api/scan/fix', { token: owner.token, body: { finding: { ...finding, file: '../../etc/x.js' }, fileContent: HASH_JS } });
+    expect(outside.status).toBe(400);
+    expect(outside.body).toMatchObject({ code: 'INVALID_PATH' });
+    expect((await api.request('/api/scan/fix', { body: { finding, fileContent: HASH_JS } })).status).toBe(401);
+  });
+});
