@@ -3,7 +3,7 @@
  * against Bandit on Python's standard library and ESLint + eslint-plugin-security on JavaScript from
  * node_modules, and peak memory on a synthesised 50k-file tree. Every tool runs in its own child process on the
  * same copied file set; the comparisons with other tools and the large tree run the `codeguardian` command as a
- * user does (bin/codeguardian.ts through tsx, on the bundle `npm run build:cli` makes, built first).
+ * user does (`npx codeguardian`: bin/codeguardian.mjs on the bundle `npm run build:cli` makes, built first).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -52,8 +52,7 @@ function javascriptCorpus(context: BenchContext): Corpus {
   return copyCorpus(nodeModules, files, join(context.workDir, 'javascript'));
 }
 
-const CLI = join(ROOT, 'bin/codeguardian.ts');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const CLI = join(ROOT, 'bin/codeguardian.mjs');
 
 interface CliRun {
   readonly wallMs: number;
@@ -65,7 +64,7 @@ interface CliRun {
 /** `codeguardian scan <dir> --format json --output <file>`, timed from the outside like the other tools. */
 async function runCli(context: BenchContext, dir: string): Promise<CliRun> {
   const output = join(context.workDir, 'codeguardian.json');
-  const result = await measure(TSX, [CLI, 'scan', dir, '--format', 'json', '--output', output], { cwd: ROOT });
+  const result = await measure(process.execPath, [CLI, 'scan', dir, '--format', 'json', '--output', output], { cwd: ROOT });
   if (result.exitCode > 1) throw new Error(`codeguardian scan failed with ${result.exitCode}: ${result.stderr.slice(-2000)}`);
   const report = JSON.parse(readFileSync(output, 'utf8')) as { summary: { filesScanned: number; findings: number } };
   return { wallMs: result.wallMs, maxRssMb: result.maxRssMb, files: report.summary.filesScanned, findings: report.summary.findings };

@@ -1,7 +1,7 @@
 /**
  * `npm run build:cli`: bundles the `codeguardian` command into dist/cli/ so it starts without compiling
  * TypeScript: codeguardian.mjs, the scan worker beside it, the rule packs with a compiled snapshot and the taint
- * specs. bin/codeguardian.ts runs the bundle while it is newer than every source file it was built from.
+ * specs. bin/codeguardian.mjs runs the bundle while it is newer than every source file it was built from.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
