@@ -90,10 +90,19 @@ function pathOf(url: unknown): string {
   }
 }
 
+/**
+ * Whether a failed request was authenticated as the App: @octokit/auth-app sends the JWT as `bearer …` and
+ * installation tokens as `token …` (the error keeps only the scheme, the credential is redacted).
+ */
+function sentAsApp(error: unknown): boolean {
+  const authorization = (error as { request?: { headers?: Record<string, unknown> } }).request?.headers?.authorization;
+  return typeof authorization === 'string' && /^bearer /i.test(authorization);
+}
+
 /** Turns GitHub refusing the App's own JWT into a message naming what to check; other errors pass unchanged. */
 function explainAppAuthFailure(appId: string, error: unknown, options: { method?: string; url?: unknown }): unknown {
   const path = pathOf(options.url);
-  if (statusOf(error) !== 401 || !/\/app(\/|$)/.test(path)) return error;
+  if (statusOf(error) !== 401 || !(/\/app(\/|$)/.test(path) || sentAsApp(error))) return error;
   const answer = (error as { response?: { data?: { message?: unknown } } }).response?.data?.message;
   const said = typeof answer === 'string' ? ` (GitHub said: ${answer})` : '';
   return new GithubAppCredentialsError(
