@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Services } from '../../../lib/local/stack.ts';
+import { getRepository } from '../../../shared/db/repositories.ts';
 import { vulnerabilitiesOfRepository } from '../../../shared/db/vulnerabilities.ts';
 import { startConverseServer, toolReply, type ConverseServer, type RecordedConverse } from '../../support/converse-server.ts';
 import { FakeGitHub } from '../../support/fake-github/server.ts';
 import { startApi, type Api, type TestUser } from '../api/support.ts';
+import { connectLocalRepository, localRepoRoot } from '../api/fixtures-b.ts';
 import { connectFakeRepository, queuedScan, runScan } from '../pipeline/support.ts';
 import { answerFor } from './ai-fixtures.ts';
 
@@ -69,6 +74,7 @@ async function storedFindings(repositoryId: string) {
 }
 
 beforeAll(async () => {
+  localRepoRoot();
   gh = await FakeGitHub.start();
   Object.assign(process.env, gh.env());
   model = await startConverseServer();
@@ -178,5 +184,33 @@ describe('the model pass in a real scan', () => {
     const modelFound = (await vulnerabilitiesOfRepository(repo.id)).filter((v) => v.kind === 'model');
     expect(modelFound.map((v) => [v.ruleId, v.filePath, v.lineNumber, v.confidence])).toEqual([['model/cwe-22', 'src/upload.js', 1, 'medium']]);
     expect((await detail(run.scan.id)).model).toMatchObject({ discovered: 1 });
+  });
+
+  it('reads the changed lines of a local repository from git, and sends only those regions', async () => {
+    const answer = await connectLocalRepository(api, owner);
+    const repo = await getRepository(owner.id, answer.id);
+    const dir = repo.localPath as string;
+    const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' }).trim();
+    const filler = Array.from({ length: 40 }, (_, i) => `const constant${i} = ${i}; // FAR_AWAY_${i}`);
+    const file = (extra: string[]) => [...filler, ...extra, "module.exports = {};"].join('\n') + '\n';
+    writeFileSync(join(dir, 'app.js'), file([]));
+    git('add', '.');
+    git('commit', '-q', '-m', 'one');
+    const base = git('rev-parse', 'HEAD');
+    writeFileSync(join(dir, 'app.js'), file(["const account = db.accounts.find(req.params.id); // CHANGED_HERE", 'res.json(account);']));
+    git('commit', '-q', '-am', 'two');
+    const head = git('rev-parse', 'HEAD');
+
+    model.setFallback((request) => (toolOf(request) === 'report_vulnerabilities' ? toolReply('report_vulnerabilities', { findings: [] }) : obedientModel(request)));
+    const run = await runScan(services, await queuedScan(owner, repo, { trigger: 'push', commitSha: head, baseSha: base }));
+    expect(run.scan.status).toBe('completed');
+    const discovery = model.requests.filter((r) => toolOf(r) === 'report_vulnerabilities');
+    expect(discovery).toHaveLength(1);
+    const sent = JSON.stringify(discovery[0]?.body.messages);
+    expect(sent).toContain('CHANGED_HERE');
+    expect(sent).toContain('41-42');
+    // Five lines of context around the change, never the whole file.
+    expect(sent).toContain('FAR_AWAY_39');
+    expect(sent).not.toContain('FAR_AWAY_10');
   });
 });
