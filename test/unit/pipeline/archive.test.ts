@@ -77,7 +77,7 @@ describe('walkArchive', () => {
   });
 
   it('stops a decompression bomb by its ratio before inflating it', async () => {
-    const bomb = await zeroBomb(24 * 1024 * 1024);
+    const bomb = zeroBomb(24 * 1024 * 1024);
     expect(bomb.length).toBeLessThan(100 * 1024);
     let visited = 0;
     const started = Date.now();

@@ -32,8 +32,43 @@ export async function makeArchive(entries: readonly EntrySpec[] | Iterable<Entry
 }
 
 /** A gzip tar holding one file of `size` zero bytes: tiny compressed, huge inflated. */
-export async function zeroBomb(size: number, top = 'repo-abc1234'): Promise<Buffer> {
-  return makeArchive([{ name: `${top}/`, type: 'directory' }, { name: `${top}/zeros.txt`, content: Buffer.alloc(size) }]);
+export function zeroBomb(size: number, top = 'repo-abc1234'): Buffer {
+  const header = Buffer.from(EMPTY_FILE_TEMPLATE.block);
+  header.write(`${top}/zeros.txt`, 0, 100, 'utf8');
+  header.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (header[i] as number);
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const padded = Math.ceil(size / 512) * 512;
+  return gzipSync(Buffer.concat([header, Buffer.alloc(padded + 1024)]), { level: 9 });
 }
 
 export const streamOf = (buffer: Buffer): Readable => Readable.from([buffer]);
+
+/** The fixed part of a ustar header of an empty regular file, and the checksum of that part. */
+const EMPTY_FILE_TEMPLATE = (() => {
+  const block = Buffer.alloc(512);
+  block.write('0000644\0', 100);
+  block.write('0000000\0', 108);
+  block.write('0000000\0', 116);
+  block.write('00000000000\0', 124);
+  block.write('00000000000\0', 136);
+  block.fill(' ', 148, 156);
+  block.write('0', 156);
+  block.write('ustar\u000000', 257);
+  return { block, sum: block.reduce((n, byte) => n + byte, 0) };
+})();
+
+/** A gzip tar of `count` empty files under `top/`, written block by block (tar-stream takes far longer). */
+export function emptyFilesArchive(count: number, top: string): Buffer {
+  const tar = Buffer.alloc(count * 512 + 1024);
+  for (let i = 0; i < count; i++) {
+    const offset = i * 512;
+    EMPTY_FILE_TEMPLATE.block.copy(tar, offset);
+    const length = tar.write(`${top}/f/${i}`, offset, 100, 'utf8');
+    let sum = EMPTY_FILE_TEMPLATE.sum;
+    for (let j = 0; j < length; j++) sum += tar[offset + j] as number;
+    tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148);
+  }
+  return gzipSync(tar, { level: 1 });
+}
