@@ -65,6 +65,8 @@ export const ENV = {
   secretsArn: 'APP_SECRETS_ARN',
   tokenKmsKeyId: 'TOKEN_ENCRYPTION_KMS_KEY_ID',
   stage: 'STAGE',
+  /** SES v2 sender identity (verified address or domain) of notification e-mail; unset disables e-mail. */
+  notificationEmailFrom: 'NOTIFICATION_EMAIL_FROM',
 } as const;
 
 /** The route table, one file per area so each area's routes and schemas live together. */

@@ -67,6 +67,7 @@ export function config() {
     rateLimitProTier: limitEnv('RATE_LIMIT_PRO_TIER', Number.POSITIVE_INFINITY),
     dataDir: resolve(optionalEnv('CODEGUARDIAN_DATA_DIR') ?? '.codeguardian'),
     localRepoRoot: optionalEnv('LOCAL_REPO_ROOT'),
+    notificationEmailFrom: optionalEnv(ENV.notificationEmailFrom),
   };
 }
 
@@ -79,6 +80,8 @@ export const SECRET_NAMES = [
   'GITHUB_APP_PRIVATE_KEY',
   'GITHUB_CLIENT_SECRET',
   'TOKEN_ENCRYPTION_KEY',
+  /** Slack incoming-webhook URL of the notifications channel; unset disables Slack delivery. */
+  'SLACK_WEBHOOK_URL',
 ] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 export type Secrets = Readonly<Partial<Record<SecretName, string>>>;
