@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asciiRegex, loadRuleSet, regexAnchors, ruleAnchors, RulePackError } from '../../../shared/analysis/rule-pack.ts';
+import { asciiRegex, loadRuleSet, regexAnchors, RULE_SNAPSHOT_FILE, ruleAnchors, RulePackError, writeRuleSnapshot } from '../../../shared/analysis/rule-pack.ts';
 
 const good = `
   - id: python.demo-eval
@@ -66,6 +66,26 @@ describe('rule pack loader', () => {
     expect(err).toBeInstanceOf(RulePackError);
     expect(err.code).toBe('INVALID_RULE_PACK');
     expect(err.message).toMatch(message);
+  });
+
+  it('loads a snapshot of the compiled packs while it matches them, and ignores a stale or broken one', () => {
+    const dir = pack({ 'python/demo.yml': `rules:${good}` });
+    const loaded = loadRuleSet(dir);
+    writeRuleSnapshot(loaded, dir);
+    const snapshot = JSON.parse(readFileSync(join(dir, RULE_SNAPSHOT_FILE), 'utf8')) as { version: string; rules: { message: string }[] };
+    expect(snapshot.version).toBe(loaded.version);
+    // A marked snapshot proves which source was read: the snapshot while the packs are unchanged.
+    (snapshot.rules[0] as { message: string }).message = 'from the snapshot';
+    writeFileSync(join(dir, RULE_SNAPSHOT_FILE), JSON.stringify(snapshot));
+    const fromSnapshot = loadRuleSet(dir);
+    expect(fromSnapshot.version).toBe(loaded.version);
+    expect(fromSnapshot.rules[0]?.message).toBe('from the snapshot');
+    expect(fromSnapshot.byLanguage.get('python')?.map((r) => r.id)).toEqual(['python.demo-eval']);
+    expect(fromSnapshot.rules[0]?.config).toEqual(loaded.rules[0]?.config);
+    writeFileSync(join(dir, 'python/demo.yml'), `rules:${good.replace('message: demo', 'message: edited')}`);
+    expect(loadRuleSet(dir).rules[0]?.message).toBe('edited');
+    writeFileSync(join(dir, RULE_SNAPSHOT_FILE), '{ not json');
+    expect(loadRuleSet(dir).rules[0]?.message).toBe('edited');
   });
 
   it('rejects duplicate ids, broken YAML and a pack without rules', () => {
