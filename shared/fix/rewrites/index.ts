@@ -10,13 +10,14 @@ import type { Finding, LanguageId } from '../../analysis/types.ts';
 import { goFixers } from './go.ts';
 import { javaFixers } from './java.ts';
 import { javascriptFixers } from './javascript.ts';
+import { pathFixers } from './paths.ts';
 import { pythonFixers } from './python.ts';
 import type { SgRoot } from '@ast-grep/napi';
 import { applyEdits, nodeAt, replaceNode, type Fixer, type FixerEntry, type Rewrite } from './support.ts';
 
 export type { Fixer, FixerEntry, Rewrite, RewriteContext } from './support.ts';
 
-const ENTRIES: readonly FixerEntry[] = [...javaFixers, ...pythonFixers, ...javascriptFixers, ...goFixers];
+const ENTRIES: readonly FixerEntry[] = [...javaFixers, ...pythonFixers, ...javascriptFixers, ...goFixers, ...pathFixers];
 
 const FIXERS: ReadonlyMap<string, Fixer> = (() => {
   const map = new Map<string, Fixer>();

@@ -27,6 +27,8 @@ const DECLINED: Record<string, { count: number; why: string }> = {
   'javascript.taint.command-injection': { count: 1, why: 'sh -c with a built script: the script itself is the command' },
   'python.command-injection': { count: 1, why: 'the whole command comes from the request: there is no fixed program to run' },
   'python.taint.sql-injection': { count: 1, why: 'executemany with a built statement and a separate parameter list' },
+  'javascript.path-traversal': { count: 1, why: 'the whole path comes from the request: the code names no base directory to keep it under' },
+  'python.path-traversal': { count: 1, why: 'the whole path comes from the request: the code names no base directory to keep it under' },
   'go.xss': { count: 1, why: 'template.HTML of a variable declares it trusted markup: escaping it would change what the page shows' },
 };
 
