@@ -209,6 +209,24 @@ export class AppFunction extends Construct {
     return this;
   }
 
+  /**
+   * Send e-mail through SES from one sender address only: the address's own identity or its domain's (SES
+   * authorises against whichever verified it), and only with that From address; sets NOTIFICATION_EMAIL_FROM.
+   */
+  bindEmailSender(fromAddress: string): this {
+    const domain = fromAddress.slice(fromAddress.lastIndexOf('@') + 1);
+    const identity = (name: string) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${name}`;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [identity(fromAddress), identity(domain)],
+        conditions: { StringEquals: { 'ses:FromAddress': fromAddress } },
+      }),
+    );
+    this.setEnv(ENV.notificationEmailFrom, fromAddress);
+    return this;
+  }
+
   /** Sets a plain configuration variable (never a secret). */
   withEnvironment(name: string, value: string): this {
     this.setEnv(name, value);

@@ -17,6 +17,8 @@ export interface StageConfig {
   readonly bedrockFastModelId?: string;
   /** Address subscribed to the alarm topic. @default none */
   readonly alarmEmail?: string;
+  /** Verified SES sender address of notification e-mail (NOTIFICATION_EMAIL_FROM). @default none: e-mail is off */
+  readonly notificationEmailFrom?: string;
   /** GitHub App id and client id (not secrets). @default none */
   readonly githubAppId?: string;
   readonly githubClientId?: string;
@@ -58,6 +60,10 @@ export function readStageConfig(node: Node): StageConfig {
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     throw new Error(`Context alarmEmail must be an e-mail address, got ${JSON.stringify(alarmEmail)}`);
   }
+  const notificationEmailFrom = text(node, 'notificationEmailFrom');
+  if (notificationEmailFrom !== undefined && !/^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$/.test(notificationEmailFrom)) {
+    throw new Error(`Context notificationEmailFrom must be an e-mail address, got ${JSON.stringify(notificationEmailFrom)}`);
+  }
   const account = text(node, 'account');
   if (account !== undefined && !/^\d{12}$/.test(account)) {
     throw new Error(`Context account must be a 12-digit AWS account id, got ${JSON.stringify(account)}`);
@@ -75,6 +81,7 @@ export function readStageConfig(node: Node): StageConfig {
     bedrockModelId,
     bedrockFastModelId: text(node, 'bedrockFastModelId') ?? bedrockModelId,
     alarmEmail,
+    notificationEmailFrom,
     githubAppId: text(node, 'githubAppId'),
     githubClientId: text(node, 'githubClientId'),
     githubAppSlug: text(node, 'githubAppSlug'),

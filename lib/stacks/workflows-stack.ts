@@ -87,6 +87,7 @@ export class WorkflowsStack extends Stack {
     this.consumers.fixGeneration.bindWorkflow(this.workflows.fix.stateMachine, workflows.fix.envVar);
     this.consumers.githubEvents.bindQueue(queueOf('scanJobs'), queues.scanJobs.envVar);
     this.consumers.githubEvents.bindBucket(data.bucket, 'read');
+    if (config.notificationEmailFrom) this.consumers.notifications.bindEmailSender(config.notificationEmailFrom);
   }
 }
 
