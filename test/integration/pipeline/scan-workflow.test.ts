@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Services } from '../../../lib/local/stack.ts';
 import { readScanReport } from '../../../shared/api/scan-reports.ts';
+import { latestFixAttempt } from '../../../shared/db/fix-pull-requests.ts';
 import { vulnerabilitiesOfRepository } from '../../../shared/db/vulnerabilities.ts';
 import { workflows } from '../../../shared/platform/declarations.ts';
 import { keys, listKeys } from '../../../shared/pipeline/storage.ts';
@@ -93,6 +94,8 @@ describe('scan workflow on the local stack with the fake GitHub', () => {
       expect(names).toContain('scan:progress');
       expect(names.filter((n) => n === 'vulnerability:found')).toHaveLength(2);
       expect(names[names.length - 1]).toBe('scan:completed');
+      // Auto-fix is off by default: nothing queued.
+      expect(ownerFeed.events.find((e) => e.event === 'scan:completed')?.data).toMatchObject({ summary: { total: 2 }, fixesQueued: 0 });
       const progress = ownerFeed.events.filter((e) => e.event === 'scan:progress').map((e) => e.data.progress as number);
       expect(Math.max(...progress)).toBeGreaterThanOrEqual(90);
       const found = ownerFeed.events.find((e) => e.event === 'vulnerability:found');
@@ -128,6 +131,22 @@ describe('scan workflow on the local stack with the fake GitHub', () => {
     const third = await runScan(services, await queuedScan(owner, repo, { trigger: 'push', commitSha: sha }));
     expect(third.scan).toMatchObject({ status: 'completed', filesAnalyzed: 0, filesCached: 3, shardsTotal: 0 });
     expect(third.scan.summary).toMatchObject({ total: 1, new: 0, fixed: 0 });
+  }, 60_000);
+
+  it('queues a fix for each new fixable finding when the repository has auto-fix on', async () => {
+    const owner = await api.registerUser();
+    const fake = addRepo({ 'src/run.js': RUN_JS, 'src/hash.js': HASH_JS });
+    const repo = await connectFakeRepository(owner, fake, { autoFixEnabled: true });
+    const { scan } = await runScan(services, await queuedScan(owner, repo));
+    expect(scan.status).toBe('completed');
+    const vulns = await vulnerabilitiesOfRepository(repo.id);
+    const weak = vulns.find((v) => v.ruleId === 'javascript.weak-hash');
+    const injection = vulns.find((v) => v.ruleId === 'javascript.taint.command-injection');
+    expect(weak?.autoFixAvailable).toBe(true);
+    expect(await latestFixAttempt(weak?.id as string)).toMatchObject({ status: 'queued', repositoryId: repo.id, userId: owner.id });
+    // No mechanical fix on the finding itself: not queued automatically.
+    expect(injection?.autoFixAvailable).toBe(false);
+    expect(await latestFixAttempt(injection?.id as string)).toBeUndefined();
   }, 60_000);
 
   it('a pull request scan publishes a check run with only the findings new relative to the default branch and leaves its findings alone', async () => {
