@@ -6,6 +6,8 @@ export interface Measured {
   readonly wallMs: number;
   /** Peak RSS in MiB, from GNU time when available. */
   readonly maxRssMb: number | undefined;
+  /** User plus system CPU time in ms, from GNU time when available: steadier than wall time on a busy machine. */
+  readonly cpuMs: number | undefined;
   readonly exitCode: number;
   readonly stdout: string;
   readonly stderr: string;
@@ -16,7 +18,7 @@ const GNU_TIME = '/usr/bin/time';
 /** Runs `command` and measures it. GNU time wraps it when installed so the child's peak RSS is known. */
 export function measure(command: string, args: readonly string[], options: { cwd?: string } = {}): Promise<Measured> {
   const useTime = existsSync(GNU_TIME);
-  const [bin, argv] = useTime ? [GNU_TIME, ['-f', 'GNU-TIME-MAXRSS-KB=%M', command, ...args]] : [command, [...args]];
+  const [bin, argv] = useTime ? [GNU_TIME, ['-f', 'GNU-TIME-MAXRSS-KB=%M CPU-S=%U+%S', command, ...args]] : [command, [...args]];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(bin, argv, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -27,13 +29,14 @@ export function measure(command: string, args: readonly string[], options: { cwd
     child.on('error', reject);
     child.on('close', (code) => {
       const wallMs = performance.now() - started;
-      const rss = /GNU-TIME-MAXRSS-KB=(\d+)/.exec(stderr);
+      const rss = /GNU-TIME-MAXRSS-KB=(\d+) CPU-S=([\d.]+)\+([\d.]+)/.exec(stderr);
       resolve({
         wallMs,
         maxRssMb: rss ? Number(rss[1]) / 1024 : undefined,
+        cpuMs: rss ? (Number(rss[2]) + Number(rss[3])) * 1000 : undefined,
         exitCode: code ?? 1,
         stdout,
-        stderr: stderr.replace(/GNU-TIME-MAXRSS-KB=\d+\n?/, ''),
+        stderr: stderr.replace(/GNU-TIME-MAXRSS-KB=\d+ CPU-S=\S+\n?/, ''),
       });
     });
   });
