@@ -12,12 +12,13 @@ import { javaFixers } from './java.ts';
 import { javascriptFixers } from './javascript.ts';
 import { pathFixers } from './paths.ts';
 import { pythonFixers } from './python.ts';
+import { xssFixers } from './xss.ts';
 import type { SgRoot } from '@ast-grep/napi';
 import { applyEdits, nodeAt, replaceNode, type Fixer, type FixerEntry, type Rewrite } from './support.ts';
 
 export type { Fixer, FixerEntry, Rewrite, RewriteContext } from './support.ts';
 
-const ENTRIES: readonly FixerEntry[] = [...javaFixers, ...pythonFixers, ...javascriptFixers, ...goFixers, ...pathFixers];
+const ENTRIES: readonly FixerEntry[] = [...javaFixers, ...pythonFixers, ...javascriptFixers, ...goFixers, ...pathFixers, ...xssFixers];
 
 const FIXERS: ReadonlyMap<string, Fixer> = (() => {
   const map = new Map<string, Fixer>();
