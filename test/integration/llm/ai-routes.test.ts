@@ -336,6 +336,19 @@ describe('GET /api/ai/suggestions', () => {
     expect(res.body.code).toBe('MODEL_OUTPUT_INVALID');
   });
 
+  it('puts findings whose triage lowered their priority last, and tells the model the verdict', async () => {
+    const erin = await api.registerUser();
+    const repo = await connectLocalRepository(api, erin);
+    const lowered = { verdict: 'false_positive', confidence: 0.9, reasoning: 'Constant input.', model: MODEL, promptVersion: 'triage@1', priority: 'lowered', cached: false } as const;
+    await saveFindings(repo.id, randomUUID(), [finding(`erin-lowered-${tag}`, { severity: 'critical', triage: lowered }), finding(`erin-plain-${tag}`, { severity: 'critical' })]);
+    server.script(toolReply('report_suggestions', { summary: 's', suggestions: [{ ref: 'F1', title: 't', reason: 'r' }] }));
+    const res = await api.request<SuggestionsAnswer>('/api/ai/suggestions', { token: erin.token });
+    expect(res.status).toBe(200);
+    const sent = sentText(server.requests[0] as RecordedConverse);
+    expect(sent.indexOf(`erin-plain-${tag}`)).toBeLessThan(sent.indexOf(`erin-lowered-${tag}`));
+    expect(sent).toContain('triage: false_positive (confidence 0.9)');
+  });
+
   it('answers without a model call when the caller has no open findings', async () => {
     const carol = await api.registerUser();
     const res = await api.request<SuggestionsAnswer>('/api/ai/suggestions', { token: carol.token });
