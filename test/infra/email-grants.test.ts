@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
-import { Stack } from 'aws-cdk-lib';
+import { Stack, type App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { AppFunction } from '../../lib/constructs/app-function.ts';
@@ -47,8 +48,15 @@ function environmentOf(fn: AppFunction): Record<string, unknown> {
 
 describe('SES grants', () => {
   let platform: Platform;
+  let app: App;
   beforeAll(() => {
-    ({ platform } = buildPlatform({ ...TEST_CONTEXT, notificationEmailFrom: FROM }));
+    ({ app, platform } = buildPlatform({ ...TEST_CONTEXT, notificationEmailFrom: FROM }));
+  });
+
+  test('need no cdk-nag exception: no wildcard resource', () => {
+    app.synth();
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
   });
 
   test('give the notifications consumer alone SendEmail on the sender address and its domain, with that From address only', () => {
