@@ -4,6 +4,7 @@
  */
 import type { SgNode } from '@ast-grep/napi';
 import type { Edit } from '../../analysis/types.ts';
+import { getRuleSet } from '../../analysis/rule-pack.ts';
 import { parameteriseSql, type SqlPart } from './sql-text.ts';
 import { insertAt, nodeAt, replaceNode, type FixerEntry, type Rewrite, type RewriteContext } from './support.ts';
 
@@ -175,7 +176,85 @@ function escapedOutput(ctx: RewriteContext): Rewrite | undefined {
   return { description: 'HTML-escape the request value before writing it into the response.', edits };
 }
 
+// --- weak randomness -----------------------------------------------------------------------------------------
+
+const HELPER = 'cryptoRandInt63n';
+
+/** math/rand calls in crypto/rand terms; undefined for those without an exact counterpart (Int, Float64, v2). */
+function secureCall(call: SgNode): string | undefined {
+  const name = call.field('function')?.field('field')?.text();
+  const args = argList(call).map((a) => a.text());
+  const n = args[0];
+  switch (name) {
+    case 'Intn':
+      return n === undefined ? undefined : `int(${HELPER}(int64(${n})))`;
+    case 'Int63n':
+      return n === undefined ? undefined : `${HELPER}(${n})`;
+    case 'Int31n':
+      return n === undefined ? undefined : `int32(${HELPER}(int64(${n})))`;
+    case 'Int63':
+      return args.length === 0 ? `${HELPER}(1<<63 - 1)` : undefined;
+    case 'Int31':
+      return args.length === 0 ? `int32(${HELPER}(1<<31 - 1))` : undefined;
+    case 'Uint32':
+      return args.length === 0 ? `uint32(${HELPER}(1 << 32))` : undefined;
+    case 'Read':
+      return n === undefined ? undefined : `crand.Read(${n})`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Every security-sensitive math/rand call of the file (the rule's matches) at once, so the import bookkeeping is
+ * the same whichever finding is fixed: crypto/rand under the name `crand` through a small helper, and math/rand
+ * dropped when nothing else uses it.
+ */
+function cryptoRandom(ctx: RewriteContext): Rewrite | undefined {
+  const rule = getRuleSet().rules.find((r) => r.id === 'go.weak-random');
+  const spec = importPaths(ctx).find((s) => s.field('path')?.text() === '"math/rand"' && !s.field('name'));
+  if (!rule || !spec || /\b(crand|cryptoRandInt63n)\b/.test(ctx.source) || hasImport(ctx, 'crypto/rand')) return undefined;
+  const flagged = ctx.root.root().findAll(rule.config);
+  const at = nodeAt(ctx.root, ctx.finding.location, ['call_expression']);
+  if (!at || !flagged.some((c) => c.range().start.index === at.range().start.index)) return undefined;
+  const edits: Edit[] = [];
+  for (const call of flagged) {
+    const replacement = secureCall(call);
+    if (!replacement) return undefined;
+    edits.push(replaceNode(ctx.source, call, replacement));
+  }
+  const starts = new Set(flagged.map((c) => c.range().start.index));
+  const otherUses = ctx.root
+    .root()
+    .findAll({ rule: { kind: 'selector_expression', has: { field: 'operand', regex: '^rand$' } } })
+    .filter((sel) => !starts.has(sel.range().start.index));
+  if (otherUses.length === 0) edits.push(replaceNode(ctx.source, spec, 'crand "crypto/rand"'));
+  else {
+    const declarations = ctx.root.root().children().filter((c) => c.kind() === 'import_declaration');
+    const last = declarations[declarations.length - 1];
+    if (!last) return undefined;
+    edits.push(insertAt(ctx.source, last.range().end.index, '\nimport crand "crypto/rand"'));
+  }
+  const big = addImport(ctx, 'math/big');
+  if (big) edits.push(big);
+  const helper = [
+    '',
+    `// ${HELPER} returns a uniform random number in [0, n) from crypto/rand.`,
+    `func ${HELPER}(n int64) int64 {`,
+    '\tv, err := crand.Int(crand.Reader, big.NewInt(n))',
+    '\tif err != nil {',
+    '\t\tpanic(err)',
+    '\t}',
+    '\treturn v.Int64()',
+    '}',
+    '',
+  ].join('\n');
+  if (flagged.some((c) => secureCall(c)?.startsWith('crand.') !== true)) edits.push(insertAt(ctx.source, ctx.source.length, (ctx.source.endsWith('\n') ? '' : '\n') + helper));
+  return { description: 'Draw the security-sensitive random values of this file from crypto/rand instead of math/rand.', edits };
+}
+
 export const goFixers: readonly FixerEntry[] = [
+  { ruleIds: ['go.weak-random'], fix: cryptoRandom },
   { ruleIds: ['go.xss'], fix: escapedOutput },
   { ruleIds: ['go.weak-hash'], fix: strongHash },
   { ruleIds: ['go.sql-injection', 'go.taint.sql-injection'], fix: parameterisedSql },

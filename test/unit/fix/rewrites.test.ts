@@ -180,3 +180,20 @@ describe('XSS rewrites', () => {
     expect(rewriteOf('h.js', `const _ = require('lodash');\n${handler}`, /xss/)).toContain("res.send('<p>' + _.escape(req.query.name) + '</p>');");
   });
 });
+
+describe('Go crypto/rand rewrite', () => {
+  it('replaces the math/rand import when every use was security-sensitive', () => {
+    const source = 'package tokens\n\nimport "math/rand"\n\nfunc NewToken(b []byte) int64 {\n\trand.Read(b)\n\treturn rand.Int63n(1000)\n}\n';
+    const after = rewriteOf('tokens.go', source, /weak-random/);
+    expect(after).toContain('import crand "crypto/rand"');
+    expect(after).not.toContain('"math/rand"');
+    expect(after).toContain('crand.Read(b)');
+    expect(after).toContain('return cryptoRandInt63n(1000)');
+    expect(after).toContain('func cryptoRandInt63n(n int64) int64 {');
+  });
+
+  it('declines when one of the calls has no exact crypto/rand counterpart', () => {
+    const source = 'package tokens\n\nimport "math/rand"\n\nfunc NewToken() float64 {\n\treturn rand.Float64()\n}\n';
+    expect(rewriteOf('tokens.go', source, /weak-random/)).toBeUndefined();
+  });
+});
