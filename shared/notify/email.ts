@@ -25,7 +25,9 @@ interface SdkError {
 export function classifySesError(error: unknown): TransientDeliveryError | PermanentDeliveryError {
   const e = (error ?? {}) as SdkError;
   const status = e.$metadata?.httpStatusCode;
-  const reason = `${e.name ?? 'Error'}${e.message ? `: ${e.message.slice(0, 200)}` : ''}`;
+  // SES quotes the addresses it refused; the reason is logged, so they are left out.
+  const detail = e.message?.replace(/[^\s@<>"',;:]+@[^\s@<>"',;:]+/g, '<address>').slice(0, 200);
+  const reason = `${e.name ?? 'Error'}${detail ? `: ${detail}` : ''}`;
   const throttled = status === 429 || e.name === 'TooManyRequestsException' || e.name === 'LimitExceededException';
   if (status === undefined || throttled || status >= 500 || e.$fault === 'server') {
     return new TransientDeliveryError(`email delivery failed${status ? ` with HTTP ${status}` : ''}: ${reason}`, 'email', status);

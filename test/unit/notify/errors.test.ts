@@ -45,4 +45,16 @@ describe('SES error classification', () => {
     expect(error.channel).toBe('email');
     expect(error.message).toContain(name);
   });
+
+  it('leaves the refused addresses out of the reason it logs', () => {
+    expect(classifySesError(sdkError('MessageRejected', 400, 'client')).message).toBe('email delivery failed with HTTP 400: MessageRejected: MessageRejected happened');
+    const withAddress = Object.assign(new Error('Email address is not verified. The following identities failed the check in region US-EAST-1: ada@example.com, bob@example.org'), {
+      name: 'MessageRejected',
+      $fault: 'client' as const,
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(classifySesError(withAddress).message).toBe(
+      'email delivery failed with HTTP 400: MessageRejected: Email address is not verified. The following identities failed the check in region US-EAST-1: <address>, <address>',
+    );
+  });
 });
