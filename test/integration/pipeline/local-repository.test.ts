@@ -8,7 +8,7 @@ import { newRepository, resolveLocalRepository } from '../../../shared/api/repos
 import { createRepository } from '../../../shared/db/repositories.ts';
 import { vulnerabilitiesOfRepository } from '../../../shared/db/vulnerabilities.ts';
 import { startApi, type Api } from '../api/support.ts';
-import { queuedScan, runScan, TRIAGE_STAND_IN } from './support.ts';
+import { queuedScan, runScan } from './support.ts';
 
 let services: Services;
 let api: Api;
@@ -19,7 +19,7 @@ const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-C', cwd, 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cg-local-repos-'));
   process.env.LOCAL_REPO_ROOT = root;
-  ({ services, api } = await startApi({ handlerOverrides: TRIAGE_STAND_IN }));
+  ({ services, api } = await startApi());
 }, 60_000);
 
 afterAll(async () => {

@@ -41,7 +41,7 @@ beforeAll(async () => {
   gh = await FakeGitHub.start();
   checks = installChecks(gh);
   Object.assign(process.env, gh.env());
-  ({ services, api } = await startApi({ handlerOverrides: TRIAGE_STAND_IN }));
+  ({ services, api } = await startApi());
 }, 60_000);
 
 afterAll(async () => {
@@ -77,7 +77,6 @@ describe('scan workflow on the local stack with the fake GitHub', () => {
         ['javascript.taint.command-injection', 'src/run.js', 'open'],
         ['javascript.weak-hash', 'src/hash.js', 'open'],
       ]);
-      expect(vulns[0]?.triage).toMatchObject({ verdict: 'true_positive' });
 
       const json = JSON.parse((await readScanReport(scan.reports.json as string)) as string) as { findings: { ruleId: string }[]; summary: { filesScanned: number } };
       expect(json.findings.map((f) => f.ruleId).sort()).toEqual(['javascript.taint.command-injection', 'javascript.weak-hash']);
@@ -257,8 +256,23 @@ describe('scan workflow on the local stack with the fake GitHub', () => {
     });
   });
 
+  it('stores the triage a triage step adds to the findings store on the vulnerabilities', async () => {
+    const other = await startApi({ handlerOverrides: TRIAGE_STAND_IN });
+    try {
+      const owner = await other.api.registerUser();
+      const repo = await connectFakeRepository(owner, addRepo({ 'src/hash.js': HASH_JS }));
+      const { scan } = await runScan(other.services, await queuedScan(owner, repo));
+      expect(scan.status).toBe('completed');
+      const [vuln, ...rest] = await vulnerabilitiesOfRepository(repo.id);
+      expect(rest).toEqual([]);
+      expect(vuln?.triage).toMatchObject({ verdict: 'true_positive', reasoning: 'test stand-in' });
+    } finally {
+      await other.services.stop();
+    }
+  }, 60_000);
+
   it('a step that throws ends the scan failed with its reason', async () => {
-    const other = await startApi({ handlerOverrides: { ...TRIAGE_STAND_IN, [workflows.scan.steps.report.entry]: `${PIPELINE_FIXTURES}throwing-step.ts` } });
+    const other = await startApi({ handlerOverrides: { [workflows.scan.steps.report.entry]: `${PIPELINE_FIXTURES}throwing-step.ts` } });
     try {
       const owner = await other.api.registerUser();
       const feed = await liveEvents(other.services, owner.token);

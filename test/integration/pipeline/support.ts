@@ -14,7 +14,7 @@ import type { TestUser } from '../api/support.ts';
 
 export const PIPELINE_FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 
-/** The triage step is another component's; pipeline tests pass findings through the store unchanged. */
+/** A triage step that passes findings through the store with a `triage` marker, to check persist stores it. */
 export const TRIAGE_STAND_IN = { [workflows.scan.steps.triage.entry]: `${PIPELINE_FIXTURES}pass-through-triage.ts` };
 
 /** Connect a fake GitHub repository to a user, as the connect route stores it. */
