@@ -117,11 +117,19 @@ function locate(ctx: RewriteContext, d: Dialect, pathIndex: (call: SgNode) => nu
     for (let p = n.parent(); p; p = p.parent()) if (d.functions.includes(p.kind() as string)) return p;
     return undefined;
   };
+  // Nor may the sink run only on some paths through the statement (a branch, a loop, a `cond && call`): the check
+  // would then run, and throw, where the file call would not.
+  for (let n: SgNode | null = call; n && n.range().start.index >= statement.range().start.index; n = n.parent()) {
+    if (CONDITIONAL.test(n.kind() as string) || (/^(binary_expression|boolean_operator)$/.test(n.kind() as string) && /^(&&|\|\||\?\?|and|or)$/.test(n.field('operator')?.text() ?? ''))) return undefined;
+    if (n.range().start.index === statement.range().start.index && n.range().end.index === statement.range().end.index) break;
+  }
   const fn = fnOf(call);
   const statementFn = fnOf(statement);
   if ((fn?.range().start.index ?? -1) !== (statementFn?.range().start.index ?? -1)) return undefined;
   return { path, split, statement, fn };
 }
+
+const CONDITIONAL = /^(if_statement|for_statement|for_in_statement|for_range_statement|while_statement|do_statement|switch_statement|expression_switch_statement|try_statement|ternary_expression|conditional_expression|match_statement|select_statement|list_comprehension|generator_expression)$/;
 
 const DESCRIPTION = 'Resolve the requested path under its base directory and reject it when it escapes that directory.';
 
@@ -159,7 +167,7 @@ function pythonPath(ctx: RewriteContext): Rewrite | undefined {
   if (!found) return undefined;
   const { path, split, statement, fn } = found;
   const edits: Edit[] = [];
-  if (!/^import\s+os\s*$/m.test(ctx.source)) {
+  if (!/^import\s+([\w.]+\s*,\s*)*os\s*(,|$)/m.test(ctx.source)) {
     if (/^\s*(from\s+\S+\s+)?import\s.*\bos\b/m.test(ctx.source) || /\bos\s*=/.test(ctx.source)) return undefined;
     const edit = addImport(ctx.source, ctx.root, 'import os', ['import_statement', 'import_from_statement', 'future_import_statement'], /^import os$/m);
     if (edit) edits.push(edit);

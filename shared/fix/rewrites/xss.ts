@@ -106,20 +106,22 @@ const JAVA_REQUEST = /\.(getParameter|getParameterValues|getHeader|getQueryStrin
 interface JavaEncoder {
   /** Imports that show the library is on the class path. */
   readonly present: RegExp;
+  /** A fully qualified use of the library in the code, which shows the same without an import. */
+  readonly qualified: RegExp;
   /** The import the call needs, unless the file has it (or its package) already. */
   readonly import: string;
   readonly call: string;
 }
 
 const JAVA_ENCODERS: readonly JavaEncoder[] = [
-  { present: /^import\s+org\.owasp\.encoder\./m, import: 'org.owasp.encoder.Encode', call: 'Encode.forHtml' },
-  { present: /^import\s+org\.springframework\.web\./m, import: 'org.springframework.web.util.HtmlUtils', call: 'HtmlUtils.htmlEscape' },
-  { present: /^import\s+org\.apache\.commons\.text\./m, import: 'org.apache.commons.text.StringEscapeUtils', call: 'StringEscapeUtils.escapeHtml4' },
-  { present: /^import\s+org\.apache\.commons\.lang3\.StringEscapeUtils;/m, import: 'org.apache.commons.lang3.StringEscapeUtils', call: 'StringEscapeUtils.escapeHtml4' },
-  { present: /^import\s+org\.owasp\.esapi\.ESAPI;/m, import: 'org.owasp.esapi.ESAPI', call: 'ESAPI.encoder().encodeForHTML' },
+  { present: /^import\s+org\.owasp\.encoder\./m, qualified: /\borg\.owasp\.encoder\.\w/, import: 'org.owasp.encoder.Encode', call: 'Encode.forHtml' },
+  { present: /^import\s+org\.springframework\.web\./m, qualified: /\borg\.springframework\.web\.\w/, import: 'org.springframework.web.util.HtmlUtils', call: 'HtmlUtils.htmlEscape' },
+  { present: /^import\s+org\.apache\.commons\.text\./m, qualified: /\borg\.apache\.commons\.text\.\w/, import: 'org.apache.commons.text.StringEscapeUtils', call: 'StringEscapeUtils.escapeHtml4' },
+  { present: /^import\s+org\.apache\.commons\.lang3\.StringEscapeUtils;/m, qualified: /\borg\.apache\.commons\.lang3\.StringEscapeUtils\b/, import: 'org.apache.commons.lang3.StringEscapeUtils', call: 'StringEscapeUtils.escapeHtml4' },
+  { present: /^import\s+org\.owasp\.esapi\.ESAPI;/m, qualified: /\borg\.owasp\.esapi\.ESAPI\b/, import: 'org.owasp.esapi.ESAPI', call: 'ESAPI.encoder().encodeForHTML' },
 ];
 
-const JAVA_ESCAPED = /^(Encode\.forHtml\w*|HtmlUtils\.htmlEscape\w*|StringEscapeUtils\.escapeHtml\d|ESAPI\.encoder\(\)\.encodeForHTML\w*)$/;
+const JAVA_ESCAPED = /^([\w.]*\.)?(Encode\.forHtml\w*|HtmlUtils\.htmlEscape\w*|StringEscapeUtils\.escapeHtml\d|ESAPI\.encoder\(\)\.encodeForHTML\w*)$/;
 
 /** Operands of a `+` chain that are not literals. */
 function javaOperands(node: SgNode): SgNode[] {
@@ -163,13 +165,28 @@ function javaXss(ctx: RewriteContext): Rewrite | undefined {
     return JAVA_REQUEST.test(v.text()) || [...tainted].some((n) => new RegExp(`(^|[^\\w$.])${n}($|[^\\w$])`).test(v.text()));
   });
   if (flagged.length === 0) return undefined;
-  const encoder = JAVA_ENCODERS.find((e) => e.present.test(ctx.source));
+  const imported = JAVA_ENCODERS.find((e) => e.present.test(ctx.source));
+  const qualified = imported ? undefined : JAVA_ENCODERS.find((e) => e.qualified.test(ctx.source.replace(/^import\s.*$/gm, '')));
+  const encoder = imported ?? qualified;
   if (!encoder) return undefined;
   const edits: Edit[] = [];
+  // The encoders take a String: any other value (a number, an object) goes in as the text it would print as.
+  const isString = (v: SgNode) =>
+    /^[\w.]+\.(getParameter|getHeader|getQueryString|getPathInfo|getRequestURI)\([^()]*\)$/.test(v.text()) ||
+    (v.kind() === 'identifier' && new RegExp(`\\bString\\s+${v.text()}\\b`).test(ctx.source));
+  const wrap = (call: string) => {
+    for (const v of flagged) edits.push(replaceNode(ctx.source, v, `${call}(${isString(v) ? v.text() : `String.valueOf(${v.text()})`})`));
+  };
+  if (qualified) {
+    // The file names the library by its full package instead of importing it: so does the fix.
+    const call = `${encoder.import.slice(0, encoder.import.lastIndexOf('.'))}.${encoder.call}`;
+    wrap(call);
+    return { description: `HTML-escape the request values written into the response with ${call}.`, edits };
+  }
   const simple = encoder.import.slice(encoder.import.lastIndexOf('.') + 1);
   const pkg = encoder.import.slice(0, encoder.import.lastIndexOf('.'));
-  const imported = new RegExp(`^import\\s+(${encoder.import.replace(/\./g, '\\.')}|${pkg.replace(/\./g, '\\.')}\\.\\*);`, 'm').test(ctx.source);
-  if (!imported) {
+  const hasClass = new RegExp(`^import\\s+(${encoder.import.replace(/\./g, '\\.')}|${pkg.replace(/\./g, '\\.')}\\.\\*);`, 'm').test(ctx.source);
+  if (!hasClass) {
     // Another class of the same simple name would make the call ambiguous.
     if (new RegExp(`^import\\s+[\\w.]+\\.${simple};`, 'm').test(ctx.source)) return undefined;
     const imports = ctx.root.root().children().filter((c) => c.kind() === 'import_declaration');
@@ -177,11 +194,7 @@ function javaXss(ctx: RewriteContext): Rewrite | undefined {
     if (!last) return undefined;
     edits.push(insertAt(ctx.source, last.range().end.index, `\nimport ${encoder.import};`));
   }
-  // The encoders take a String: any other value (a number, an object) goes in as the text it would print as.
-  const isString = (v: SgNode) =>
-    /^[\w.]+\.(getParameter|getHeader|getQueryString|getPathInfo|getRequestURI)\([^()]*\)$/.test(v.text()) ||
-    (v.kind() === 'identifier' && new RegExp(`\\bString\\s+${v.text()}\\b`).test(ctx.source));
-  for (const v of flagged) edits.push(replaceNode(ctx.source, v, `${encoder.call}(${isString(v) ? v.text() : `String.valueOf(${v.text()})`})`));
+  wrap(encoder.call);
   return { description: `HTML-escape the request values written into the response with ${encoder.call}.`, edits };
 }
 

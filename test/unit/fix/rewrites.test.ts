@@ -170,6 +170,13 @@ describe('XSS rewrites', () => {
     if (added) expect(after).toContain(added);
   });
 
+  it('name the encoder by its full package where the file uses the library that way', () => {
+    const source = servlet('').replace('    }\n}', '        String safe = org.owasp.esapi.ESAPI.encoder().encodeForHTML("x");\n    }\n}');
+    const after = rewriteOf('Hello.java', source, /xss/);
+    expect(after).toContain('println("<p>" + org.owasp.esapi.ESAPI.encoder().encodeForHTML(request.getParameter("name")) + "</p>");');
+    expect(after).not.toContain('import org.owasp');
+  });
+
   it('decline Java without an HTML encoder library among its imports', () => {
     expect(rewriteOf('Hello.java', servlet('import java.util.List;'), /xss/)).toBeUndefined();
   });
