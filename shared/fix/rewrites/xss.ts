@@ -150,11 +150,16 @@ function javaXss(ctx: RewriteContext): Rewrite | undefined {
   if (!first) return undefined;
   let values: SgNode[];
   if (method === 'format' || method === 'printf') {
-    // The values after the format: varargs, or one `new Object[] {...}`.
-    const rest = args.slice(1);
+    // `format([locale,] format, values...)`: the values (varargs, or one `new Object[] {...}`), and the format itself
+    // when it is not a literal. Escaping leaves `%` alone, so an escaped format still formats the same way.
+    const at = /^(java\.util\.)?Locale\.\w+$|^locale$/i.test(first.text()) && args.length > 1 ? 1 : 0;
+    const format = args[at] as SgNode;
+    const rest = args.slice(at + 1);
     const array = rest.length === 1 && rest[0]?.kind() === 'array_creation_expression' ? rest[0].find({ rule: { kind: 'array_initializer' } }) : undefined;
     values = array ? array.children().filter((c) => c.isNamed()) : rest;
-    if (!/^"[^"]*"$/.test(first.text()) || /%(?!s|n|%)/.test(first.text())) return undefined;
+    if (format.kind() === 'string_literal') {
+      if (/%(?!s|n|%)/.test(format.text())) return undefined;
+    } else values = [format, ...values];
   } else {
     if (args.length !== 1) return undefined;
     values = javaOperands(first);

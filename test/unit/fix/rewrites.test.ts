@@ -177,6 +177,14 @@ describe('XSS rewrites', () => {
     expect(after).not.toContain('import org.owasp');
   });
 
+  it('escape a request value used as the format of printf, after the locale', () => {
+    const source = servlet('import org.owasp.encoder.Encode;').replace(
+      'response.getWriter().println("<p>" + request.getParameter("name") + "</p>");',
+      'String fmt = request.getParameter("fmt");\n        response.getWriter().printf(java.util.Locale.US, fmt, "a");',
+    );
+    expect(rewriteOf('Hello.java', source, /xss/)).toContain('response.getWriter().printf(java.util.Locale.US, Encode.forHtml(fmt), "a");');
+  });
+
   it('decline Java without an HTML encoder library among its imports', () => {
     expect(rewriteOf('Hello.java', servlet('import java.util.List;'), /xss/)).toBeUndefined();
   });
