@@ -56,6 +56,7 @@ export default {
   async run(context: BenchContext): Promise<void> {
     const emulators = await startEmulators({
       dataDir: context.workDir,
+      dynamodbInMemory: true,
       ports: { dynamodb: await freePort(), s3: await freePort(), sqs: await freePort() },
     });
     process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';

@@ -26,6 +26,11 @@ export interface EmulatorOptions {
   readonly dataDir: string;
   readonly ports: { readonly dynamodb: number; readonly s3: number; readonly sqs: number };
   readonly log?: (line: string) => void;
+  /**
+   * Keep DynamoDB Local's data in memory instead of `<dataDir>/dynamodb`: writes skip its on-disk SQLite file,
+   * which dominates their latency. For tests and benchmarks, whose data need not outlive the run. @default false
+   */
+  readonly dynamodbInMemory?: boolean;
 }
 
 export class JavaMissingError extends Error {
@@ -135,7 +140,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   };
 
   // -sharedDb: one database file whatever credentials and region the clients sign with.
-  const child = spawnDynamoDb({ path: dynamoDir, port: ports.dynamodb, sharedDb: true, stdio: 'pipe' });
+  const child = spawnDynamoDb({ path: options.dynamodbInMemory ? null : dynamoDir, port: ports.dynamodb, sharedDb: true, stdio: 'pipe' });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
@@ -154,7 +159,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       child.once('error', reject);
     });
     await waitForDynamoDb(child, endpoints.dynamodb, () => output);
-    log(`DynamoDB Local  ${endpoints.dynamodb} (pid ${child.pid}, data ${dynamoDir})`);
+    log(`DynamoDB Local  ${endpoints.dynamodb} (pid ${child.pid}, data ${options.dynamodbInMemory ? 'in memory' : dynamoDir})`);
 
     const s3 = new S3rver({
       address: '127.0.0.1',

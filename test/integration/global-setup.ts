@@ -15,6 +15,7 @@ export default async function globalSetup(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'codeguardian-it-'));
   const emulators = await startEmulators({
     dataDir,
+    dynamodbInMemory: true,
     ports: { dynamodb: await freePort(), s3: await freePort(), sqs: await freePort() },
   });
   try {
