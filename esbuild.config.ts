@@ -7,7 +7,8 @@
  *   out keeps bundles small and cold starts short. Everything else is bundled and tree-shaken.
  * - Rule packs (shared/analysis/rules/**) are read from disk at `new URL('./rules/', import.meta.url)`, so for
  *   every bundle that includes the rule loader they are copied unchanged next to index.mjs (dist/<entry>/rules),
- *   keeping them editable data files rather than code.
+ *   keeping them editable data files rather than code. The taint specs (shared/analysis/taint/specs/**) are
+ *   read the same way at `./specs/` and copied likewise.
  * - @ast-grep/napi and its language packages load native parsers: they stay external and are copied into the
  *   bundle's node_modules with their prebuilt binaries.
  */
@@ -21,6 +22,8 @@ export const REPO_ROOT = dirname(fileURLToPath(import.meta.url));
 export const DIST_DIR = join(REPO_ROOT, 'dist');
 const RULES_SOURCE = join(REPO_ROOT, 'shared', 'analysis', 'rules');
 const RULE_LOADER = 'shared/analysis/rule-pack.ts';
+const TAINT_SPECS_SOURCE = join(REPO_ROOT, 'shared', 'analysis', 'taint', 'specs');
+const TAINT_SPEC_LOADER = 'shared/analysis/taint/spec.ts';
 
 /** Packages left out of the bundles: provided by the Lambda runtime. */
 export const RUNTIME_PROVIDED = ['@aws-sdk/*', '@smithy/*'];
@@ -125,6 +128,7 @@ export function bundleHandler(entry: string, options: { readonly force?: boolean
   const inputs = Object.keys(result.metafile.inputs);
   const copiedRules = inputs.includes(RULE_LOADER) && existsSync(RULES_SOURCE);
   if (copiedRules) cpSync(RULES_SOURCE, join(outDir, 'rules'), { recursive: true });
+  if (inputs.includes(TAINT_SPEC_LOADER) && existsSync(TAINT_SPECS_SOURCE)) cpSync(TAINT_SPECS_SOURCE, join(outDir, 'specs'), { recursive: true });
 
   const nativePackages = usedNativePackages(result.metafile);
   for (const name of nativePackages) {

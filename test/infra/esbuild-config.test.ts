@@ -49,6 +49,17 @@ describe('bundleHandler', () => {
     expect(Number(count.trim())).toBeGreaterThan(0);
   });
 
+  test('a bundle that tracks taint carries the taint specs and finds a flow', () => {
+    const bundle = bundleHandler('test/infra/fixtures/taint-entry.ts', { force: true });
+    expect(files(join(bundle.outDir, 'specs'))).toEqual(files(join(REPO_ROOT, 'shared', 'analysis', 'taint', 'specs')));
+    const kinds = execFileSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(join(bundle.outDir, 'index.mjs'))}); console.log(JSON.stringify(await m.handler()));`],
+      { encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } },
+    );
+    expect(JSON.parse(kinds.trim())).toContain('taint');
+  });
+
   test('a missing entry fails with its name, and nothing is written', () => {
     expect(() => bundleHandler('lambdas/http/no-such-handler.ts')).toThrow(
       'Handler entry lambdas/http/no-such-handler.ts does not exist (declared in shared/platform/declarations.ts)',
