@@ -26,19 +26,12 @@ export interface ScanRequest {
   readonly baseSha?: string;
 }
 
-/**
- * Queue a scan of a repository the caller owns, all or nothing: the scan item (`queued`) and one unit of the
- * tier's daily quota are written in one transaction, then the job goes on the scan-jobs queue. If the job cannot
- * be queued, the scan item is deleted and the quota given back in one transaction, so no scan waits forever and
- * none is counted that never ran. Only then do the repository's scan state and the activity feed change.
- */
-export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>, repo: Repository, request: ScanRequest): Promise<Scan> {
-  const quota = scanQuotaCharge(user.userId, user.subscription);
-  const now = new Date().toISOString();
+/** The item of a scan that is about to be queued: `queued`, with no progress, summary or reports yet. */
+export function newQueuedScan(userId: string, repo: Repository, request: ScanRequest, now = new Date().toISOString()): Scan {
   const id = randomUUID();
-  const scan: Scan = {
+  return {
     id,
-    userId: user.userId,
+    userId,
     repositoryId: repo.id,
     repositoryName: repo.fullName,
     status: 'queued',
@@ -53,6 +46,19 @@ export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>,
     reports: {},
     executionId: `scan-${id}`,
   };
+}
+
+/**
+ * Queue a scan of a repository the caller owns, all or nothing: the scan item (`queued`) and one unit of the
+ * tier's daily quota are written in one transaction, then the job goes on the scan-jobs queue. If the job cannot
+ * be queued, the scan item is deleted and the quota given back in one transaction, so no scan waits forever and
+ * none is counted that never ran. Only then do the repository's scan state and the activity feed change.
+ */
+export async function queueScan(user: Pick<AuthUser, 'userId' | 'subscription'>, repo: Repository, request: ScanRequest): Promise<Scan> {
+  const quota = scanQuotaCharge(user.userId, user.subscription);
+  const now = new Date().toISOString();
+  const scan = newQueuedScan(user.userId, repo, request, now);
+  const id = scan.id;
   const job: ScanJob = v.parse(ScanJobSchema, {
     scanId: id,
     repositoryId: repo.id,

@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { Services } from '../../../lib/local/stack.ts';
 import { stateMachineArn } from '../../../lib/local/workflow-runner.ts';
 import { newRepository } from '../../../shared/api/repositories.ts';
+import { newQueuedScan } from '../../../shared/api/scans.ts';
 import { createRepository, type Repository } from '../../../shared/db/repositories.ts';
 import type { PipelineScan } from '../../../shared/db/scan-progress.ts';
-import { createScan, findScan, INITIAL_PROGRESS } from '../../../shared/db/scans.ts';
+import { createScan, findScan } from '../../../shared/db/scans.ts';
 import { workflows } from '../../../shared/platform/declarations.ts';
 import type { ScanJob } from '../../../shared/runtime/jobs.ts';
 import type { FakeRepo } from '../../support/fake-github/server.ts';
@@ -38,24 +38,9 @@ export async function connectFakeRepository(user: TestUser, repo: FakeRepo, sett
 
 /** A queued scan item and its job, as queueScan writes them (without the queue). */
 export async function queuedScan(user: TestUser, repo: Repository, job: Partial<ScanJob> = {}): Promise<ScanJob> {
-  const id = randomUUID();
-  const now = new Date().toISOString();
-  await createScan({
-    id,
-    userId: user.id,
-    repositoryId: repo.id,
-    repositoryName: repo.fullName,
-    status: 'queued',
-    trigger: job.trigger ?? 'manual',
-    branch: job.branch ?? repo.defaultBranch,
-    startedAt: now,
-    updatedAt: now,
-    completedAt: null,
-    progress: INITIAL_PROGRESS,
-    summary: null,
-    reports: {},
-    executionId: `scan-${id}`,
-  });
+  const scan = newQueuedScan(user.id, repo, { trigger: job.trigger ?? 'manual', branch: job.branch });
+  await createScan(scan);
+  const id = scan.id;
   return { scanId: id, repositoryId: repo.id, userId: user.id, trigger: 'manual', ...job };
 }
 
