@@ -3,4 +3,4 @@ import { httpRoute } from '../../shared/http/presets.ts';
 import { ScanListQuery } from '../../shared/platform/routes/scans.ts';
 
 /** GET /api/scans?repositoryId&status, by page or cursor. */
-export const handler = httpRoute({ access: 'user', query: ScanListQuery }, ({ user, query }) => listScansOf(user.userId, query));
+export const handler = httpRoute({ access: 'user', readOnly: true, query: ScanListQuery }, ({ user, query }) => listScansOf(user.userId, query));

@@ -65,6 +65,13 @@ export interface RouteOptions<A extends Access, B, Q, P> {
   readonly params?: P;
   /** Count the route against the rate limits of SPEC §4 (per IP when public, per user otherwise). @default true */
   readonly rateLimit?: boolean;
+  /**
+   * The route only reads, and only what the verified token's user owns. Its work then runs while the revocation
+   * lookup and the rate-limit count are in flight, and its answer is sent only once both pass: a revoked or
+   * limited caller still gets their 401/429 and nothing else, and the list pages cost one round trip less.
+   * Never for routes that write, call the model or start work. @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface RouteInput<A extends Access, B, Q, P> {
@@ -148,19 +155,28 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
 ) {
   if (options.access === 'user') preloadSecrets(['JWT_SECRET']);
   const users = new WeakMap<APIGatewayProxyEventV2, AuthUser>();
+  const pendingChecks = new WeakMap<APIGatewayProxyEventV2, Promise<void>>();
   const authenticate: MiddlewareObj<APIGatewayProxyEventV2> = {
     before: async (request) => {
       if (options.access !== 'user') return;
       const user = await verifyTokenSignature(bearerToken(request.event.headers?.authorization));
       // The revocation lookup and the rate-limit count are independent: one round trip to the table, not two.
-      const [revocation, limit] = await Promise.allSettled([
+      const checks = Promise.allSettled([
         assertNotRevoked(user.jti),
         options.rateLimit === false ? undefined : enforceRateLimit('user', request.event, user.userId),
-      ]);
-      if (revocation.status === 'rejected') throw revocation.reason;
-      if (limit.status === 'rejected') throw limit.reason;
+      ]).then(([revocation, limit]) => {
+        if (revocation.status === 'rejected') throw revocation.reason;
+        if (limit.status === 'rejected') throw limit.reason;
+      });
       logger.appendKeys({ userId: user.userId });
       users.set(request.event, user);
+      if (!options.readOnly) {
+        await checks;
+        return;
+      }
+      // Awaited in `handle`; handled here too so a later middleware's error leaves no unhandled rejection.
+      checks.catch(() => undefined);
+      pendingChecks.set(request.event, checks);
     },
   };
   const rateLimit: MiddlewareObj<APIGatewayProxyEventV2> = {
@@ -171,6 +187,17 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
     },
   };
   const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
+    const checks = pendingChecks.get(event);
+    if (checks) {
+      // The caller's checks decide first: their error wins over anything the route's own work answered.
+      const [passed, answer] = await Promise.allSettled([checks, answerRoute(event, context)]);
+      if (passed.status === 'rejected') throw passed.reason;
+      if (answer.status === 'rejected') throw answer.reason;
+      return answer.value;
+    }
+    return answerRoute(event, context);
+  };
+  const answerRoute = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
     const user = users.get(event);
     const parse = (schema: AnySchema | undefined, input: unknown, part: string) =>
       schema ? parseOrThrow(schema, input, part) : undefined;

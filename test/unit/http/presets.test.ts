@@ -200,6 +200,57 @@ describe('httpRoute: user routes', () => {
   });
 });
 
+describe('httpRoute: read-only user routes', () => {
+  const user = { userId: 'u-ro', email: 'ro@example.com', subscription: 'free' as const };
+  const started: string[] = [];
+  const list = presets.httpRoute({ access: 'user', readOnly: true, query: v.object({ missing: v.optional(v.string()) }) }, ({ user: caller, query }) => {
+    started.push(caller.userId);
+    if (query.missing) throw new errors.NotFoundError('Thing not found');
+    return { items: [caller.userId] };
+  });
+  const call = (token: string, query?: Record<string, string>) =>
+    list(httpEvent({ method: 'GET', headers: { authorization: `Bearer ${token}` }, query }), ctx) as Promise<Result>;
+
+  it('answers the route once the checks pass', async () => {
+    const result = await call(await auth.signAccessToken(user));
+    expect(result.statusCode).toBe(200);
+    expect(json(result)).toEqual({ items: ['u-ro'] });
+  });
+
+  it('answers 401 for a revoked token whatever the route answered, and the route error when the checks pass', async () => {
+    const token = await auth.signAccessToken(user, { jti: 'ro-revoke' });
+    expect((await call(token, { missing: '1' })).statusCode).toBe(404);
+    await revoked.revokeToken('ro-revoke', 'u-ro', Math.floor(Date.now() / 1000) + 3600);
+    for (const query of [undefined, { missing: '1' }]) {
+      const result = await call(token, query);
+      expect(result.statusCode).toBe(401);
+      expect(json(result)).toEqual({ error: 'The token has been revoked', code: 'UNAUTHORIZED' });
+    }
+  });
+
+  it('answers 429 past the rate limit, with nothing of the route in the answer', async () => {
+    const saved = process.env.RATE_LIMIT_USER;
+    process.env.RATE_LIMIT_USER = '1';
+    try {
+      const token = await auth.signAccessToken({ ...user, userId: 'u-ro-limited' });
+      expect((await call(token)).statusCode).toBe(200);
+      const limited = await call(token);
+      expect(limited.statusCode).toBe(429);
+      expect(json(limited)).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(limited.body).not.toContain('items');
+    } finally {
+      if (saved === undefined) delete process.env.RATE_LIMIT_USER;
+      else process.env.RATE_LIMIT_USER = saved;
+    }
+  });
+
+  it('never starts the route without a valid signature', async () => {
+    started.length = 0;
+    expect((await call('garbage')).statusCode).toBe(401);
+    expect(started).toEqual([]);
+  });
+});
+
 describe('queueConsumer', () => {
   const Job = v.object({ id: v.string(), fail: v.optional(v.boolean()) });
   const seen: string[] = [];
