@@ -12,7 +12,7 @@ import { copyCorpus, findFiles, synthesizeCorpus, type Corpus } from './lib/corp
 import { hasCommand, measure } from './lib/process.ts';
 import type { BenchContext, BenchModule } from './lib/types.ts';
 import type { WorkerResult } from './lib/scan-worker.ts';
-import { buildCli } from '../bin/build-cli.ts';
+import { buildCli, cliBundleFresh } from '../bin/build-cli.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORKER = join(import.meta.dirname, 'lib/scan-worker.ts');
@@ -64,6 +64,11 @@ interface CliRun {
 
 /** `codeguardian scan <dir> --format json --output <file>`, timed from the outside like the other tools. */
 async function runCli(context: BenchContext, dir: string): Promise<CliRun> {
+  // A bundled source changed since the build would send the launcher back to tsx, which is not what users run.
+  if (!cliBundleFresh()) {
+    buildCli();
+    context.log('rebuilt the CLI bundle: a source changed since it was built');
+  }
   const output = join(context.workDir, 'codeguardian.json');
   const result = await measure(process.execPath, [CLI, 'scan', dir, '--format', 'json', '--output', output], { cwd: ROOT });
   if (result.exitCode > 1) throw new Error(`codeguardian scan failed with ${result.exitCode}: ${result.stderr.slice(-2000)}`);

@@ -3,7 +3,7 @@
  * TypeScript: codeguardian.mjs, the scan worker beside it, the rule packs with a compiled snapshot and the taint
  * specs. bin/codeguardian.mjs runs the bundle while it is newer than every source file it was built from.
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -18,6 +18,8 @@ export const CLI_MANIFEST = 'manifest.json';
 
 export interface CliManifest {
   readonly builtAt: number;
+  /** package.json's version, built into the bundle: the launcher compares it instead of package.json's age. */
+  readonly version: string;
   /** Repository-relative inputs of the bundle, the rule packs and the taint specs. */
   readonly inputs: readonly string[];
 }
@@ -66,11 +68,24 @@ export function buildCli(outDir: string = CLI_DIST): CliManifest {
   }
   writeRuleSnapshot(loadRuleSet(join(outDir, 'rules')), join(outDir, 'rules'));
   // Data folders count as inputs themselves too: adding or removing a pack changes their modification time.
+  // package.json is not an input: of it the bundle holds only the version, and installing a dependency or adding
+  // a script (which touch it) must not send every run back to compiling TypeScript.
   const data = ['shared/analysis/rules', 'shared/analysis/taint/specs'].flatMap((dir) => [dir, ...filesUnder(ROOT, dir)]);
-  const inputs = [...Object.keys(result.metafile.inputs), ...data, 'package.json'];
-  const manifest: CliManifest = { builtAt, inputs: inputs.map((p) => p.replace(/\\/g, '/')) };
+  const inputs = [...Object.keys(result.metafile.inputs), ...data];
+  const manifest: CliManifest = { builtAt, version, inputs: inputs.map((p) => p.replace(/\\/g, '/')) };
   writeFileSync(join(outDir, CLI_MANIFEST), JSON.stringify(manifest));
   return manifest;
+}
+
+/** What bin/codeguardian.mjs checks before it runs the bundle: built for this version, and newer than its inputs. */
+export function cliBundleFresh(outDir: string = CLI_DIST): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(join(outDir, CLI_MANIFEST), 'utf8')) as CliManifest;
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    return manifest.version === version && manifest.inputs.every((input) => statSync(join(ROOT, input)).mtimeMs <= manifest.builtAt);
+  } catch {
+    return false;
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

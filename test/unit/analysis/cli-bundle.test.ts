@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildCli, CLI_MANIFEST } from '../../../bin/build-cli.ts';
+import { buildCli, CLI_MANIFEST, cliBundleFresh } from '../../../bin/build-cli.ts';
 import { runCli, type CliIo } from '../../../shared/analysis/cli.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,6 +37,19 @@ describe('the bundled CLI', () => {
       expect(existsSync(join(out, file))).toBe(true);
     }
     expect(readdirSync(join(out, 'specs')).some((f) => f.endsWith('.yml'))).toBe(false);
+  });
+
+  it('is fresh right after the build, and stale once its manifest names another version', () => {
+    expect(cliBundleFresh(out)).toBe(true);
+    const path = join(out, CLI_MANIFEST);
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as { version: string; inputs: string[] };
+    expect(manifest.inputs).not.toContain('package.json');
+    writeFileSync(path, JSON.stringify({ ...manifest, version: '0.0.0-other' }));
+    try {
+      expect(cliBundleFresh(out)).toBe(false);
+    } finally {
+      writeFileSync(path, JSON.stringify(manifest));
+    }
   });
 
   it('reports exactly what the sources report, with the same exit code', async () => {
