@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { issueRefreshToken, revokeRefreshFamily, rotateRefreshToken } from '../db/refresh-tokens.ts';
-import { revokeToken } from '../db/revoked-tokens.ts';
+import { revokeToken } from '../db/user-access.ts';
 import {
   createUser,
   findUserByEmail,

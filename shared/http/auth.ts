@@ -1,7 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { TokenError, createSigner, createVerifier } from 'fast-jwt';
 import * as v from 'valibot';
-import { isTokenRevoked } from '../db/revoked-tokens.ts';
+import { isTokenRevoked } from '../db/user-access.ts';
 import { requireSecret } from '../runtime/env.ts';
 import { UnauthorizedError } from './errors.ts';
 
@@ -22,22 +22,35 @@ export type AuthUser = v.InferOutput<typeof TokenClaimsSchema>;
 
 const ALGORITHM = 'HS256';
 
-async function signingKey(): Promise<Uint8Array> {
-  return new TextEncoder().encode(await requireSecret('JWT_SECRET'));
+let cachedVerifier: { readonly secret: string; readonly verify: (token: string) => unknown } | undefined;
+
+/**
+ * The HS256 verifier of JWT_SECRET, built once per secret value. fast-jwt checks the HMAC synchronously with
+ * node:crypto: verification runs on every authenticated request, and WebCrypto's thread-pool round trip put
+ * milliseconds on the slowest of them.
+ */
+async function verifier(): Promise<(token: string) => unknown> {
+  const secret = await requireSecret('JWT_SECRET');
+  if (cachedVerifier?.secret !== secret) cachedVerifier = { secret, verify: createVerifier({ key: secret, algorithms: [ALGORITHM] }) };
+  return cachedVerifier.verify;
 }
 
-/** Signs an access token for `user` (HS256 with JWT_SECRET); a fresh `jti` unless one is given. */
+/**
+ * Signs an access token for `user` (HS256 with JWT_SECRET); a fresh `jti` unless one is given. `expiresIn` is a
+ * time span (`'7d'`, `'15m'`; JWT_EXPIRY, else 7 days) or, as a number, the expiry itself in epoch seconds.
+ */
 export async function signAccessToken(
   user: Pick<AuthUser, 'userId' | 'email' | 'subscription'>,
   options: { expiresIn?: string | number; jti?: string; sessionId?: string } = {},
 ): Promise<string> {
-  const claims = { userId: user.userId, email: user.email, subscription: user.subscription };
-  return new SignJWT(options.sessionId ? { ...claims, sid: options.sessionId } : claims)
-    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-    .setIssuedAt()
-    .setJti(options.jti ?? crypto.randomUUID())
-    .setExpirationTime(options.expiresIn ?? process.env.JWT_EXPIRY ?? '7d')
-    .sign(await signingKey());
+  const claims = { userId: user.userId, email: user.email, subscription: user.subscription, jti: options.jti ?? crypto.randomUUID() };
+  const lifetime = options.expiresIn ?? process.env.JWT_EXPIRY ?? '7d';
+  const sign = createSigner({
+    key: await requireSecret('JWT_SECRET'),
+    algorithm: ALGORITHM,
+    ...(typeof lifetime === 'string' ? { expiresIn: lifetime } : {}),
+  });
+  return sign({ ...claims, ...(options.sessionId ? { sid: options.sessionId } : {}), ...(typeof lifetime === 'number' ? { exp: lifetime } : {}) });
 }
 
 /**
@@ -48,10 +61,10 @@ export async function verifyTokenSignature(token: string | undefined): Promise<A
   if (!token) throw new UnauthorizedError('A bearer token is required');
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, await signingKey(), { algorithms: [ALGORITHM] }));
+    payload = (await verifier())(token);
   } catch (error) {
-    if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The token has expired');
-    if (error instanceof joseErrors.JOSEError) throw new UnauthorizedError('The token is not valid');
+    if (error instanceof TokenError && error.code === TokenError.codes.expired) throw new UnauthorizedError('The token has expired');
+    if (error instanceof TokenError) throw new UnauthorizedError('The token is not valid');
     throw error;
   }
   const claims = v.safeParse(TokenClaimsSchema, payload);
@@ -59,15 +72,15 @@ export async function verifyTokenSignature(token: string | undefined): Promise<A
   return claims.output;
 }
 
-/** Throws 401 when the token with this `jti` was revoked (logout). */
-export async function assertNotRevoked(jti: string): Promise<void> {
-  if (await isTokenRevoked(jti)) throw new UnauthorizedError('The token has been revoked');
+/** Throws 401 when the token was revoked (logout). */
+export async function assertNotRevoked(user: Pick<AuthUser, 'userId' | 'jti'>): Promise<void> {
+  if (await isTokenRevoked(user.userId, user.jti)) throw new UnauthorizedError('The token has been revoked');
 }
 
 /** Verifies a token fully: {@link verifyTokenSignature}, then that its `jti` is not revoked. */
 export async function verifyAccessToken(token: string | undefined): Promise<AuthUser> {
   const user = await verifyTokenSignature(token);
-  await assertNotRevoked(user.jti);
+  await assertNotRevoked(user);
   return user;
 }
 

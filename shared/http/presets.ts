@@ -1,6 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -17,9 +16,9 @@ import type {
 } from 'aws-lambda';
 import * as v from 'valibot';
 import { preloadSecrets } from '../runtime/env.ts';
-import { logger, tracer } from '../runtime/powertools.ts';
+import { logger, traceHandler } from '../runtime/powertools.ts';
 import { assertNotRevoked, bearerToken, verifyTokenSignature, type AuthUser } from './auth.ts';
-import { enforceRateLimit } from './rate-limit.ts';
+import { admitUserRequest, enforcePublicRateLimit } from './rate-limit.ts';
 import {
   AppError,
   BadRequestError,
@@ -66,9 +65,10 @@ export interface RouteOptions<A extends Access, B, Q, P> {
   /** Count the route against the rate limits of SPEC §4 (per IP when public, per user otherwise). @default true */
   readonly rateLimit?: boolean;
   /**
-   * The route only reads, and only what the verified token's user owns. Its work then runs while the revocation
-   * lookup and the rate-limit count are in flight, and its answer is sent only once both pass: a revoked or
-   * limited caller still gets their 401/429 and nothing else, and the list pages cost one round trip less.
+   * The route only reads, and only what the verified token's user owns. Its work then runs while the write that
+   * counts the request and reads the token's revocation is in flight, and its answer is sent only once that
+   * passes: a revoked or limited caller still gets their 401/429 and nothing else, and the list pages cost one
+   * round trip less.
    * Never for routes that write, call the model or start work. @default false
    */
   readonly readOnly?: boolean;
@@ -160,14 +160,8 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
     before: async (request) => {
       if (options.access !== 'user') return;
       const user = await verifyTokenSignature(bearerToken(request.event.headers?.authorization));
-      // The revocation lookup and the rate-limit count are independent: one round trip to the table, not two.
-      const checks = Promise.allSettled([
-        assertNotRevoked(user.jti),
-        options.rateLimit === false ? undefined : enforceRateLimit('user', request.event, user.userId),
-      ]).then(([revocation, limit]) => {
-        if (revocation.status === 'rejected') throw revocation.reason;
-        if (limit.status === 'rejected') throw limit.reason;
-      });
+      // One write counts the request and reads whether the token was revoked.
+      const checks = options.rateLimit === false ? assertNotRevoked(user) : admitUserRequest(user);
       logger.appendKeys({ userId: user.userId });
       users.set(request.event, user);
       if (!options.readOnly) {
@@ -181,9 +175,9 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
   };
   const rateLimit: MiddlewareObj<APIGatewayProxyEventV2> = {
     before: async (request) => {
-      // Authenticated routes are counted in `authenticate`, alongside the revocation lookup.
+      // Authenticated routes are counted in `authenticate`, with the revocation lookup.
       if (options.rateLimit === false || options.access === 'user') return;
-      await enforceRateLimit(options.access, request.event);
+      await enforcePublicRateLimit(request.event);
     },
   };
   const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
@@ -217,7 +211,7 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .use(httpCors({ origins: corsOrigins(), credentials: false, headers: 'Authorization,Content-Type,X-Correlation-Id', exposeHeaders: 'Retry-After,X-Correlation-Id', maxAge: 600 }))
     .use(httpSecurityHeaders())
     .use(correlation())
@@ -272,7 +266,7 @@ export function queueConsumer<S extends AnySchema>(
   };
   return middy<SQSEvent, SQSBatchResponse>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .handler(handle);
 }
 
@@ -309,7 +303,7 @@ export function workflowStep<S extends AnySchema, R>(
   };
   return middy<unknown, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .handler(handle);
 }
 
@@ -354,7 +348,7 @@ export function wsRoute(fn: (event: WebSocketEvent, context: Context) => Promise
   };
   return middy<unknown, WebSocketResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .handler(handle);
 }
 
@@ -384,6 +378,6 @@ export function scheduledJob<R>(fn: (event: ScheduledEvent, context: Context) =>
   };
   return middy<unknown, R>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .handler(handle);
 }

@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { MiddlewareObj } from '@middy/core';
 import { redactSecrets } from '../domain/mask.ts';
 
 const SERVICE = process.env.POWERTOOLS_SERVICE_NAME ?? 'codeguardian';
@@ -37,4 +39,26 @@ export function redactingReplacer(key: string, value: unknown): unknown {
 
 export const logger = new Logger({ serviceName: SERVICE, jsonReplacerFn: redactingReplacer });
 export const metrics = new Metrics({ serviceName: SERVICE, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'CodeGuardian' });
-export const tracer = new Tracer({ serviceName: SERVICE });
+
+/**
+ * Whether this process is traced, by the rule the Powertools Tracer applies itself: inside Lambda's runtime
+ * (`AWS_EXECUTION_ENV`), not under SAM local, and `POWERTOOLS_TRACE_ENABLED` not `false`.
+ */
+export function tracingActive(env: NodeJS.ProcessEnv = process.env): boolean {
+  const execution = env.AWS_EXECUTION_ENV ?? '';
+  if (execution === '' || execution === 'AWS_Lambda_amplify-mock' || (env.AWS_SAM_LOCAL ?? '') !== '') return false;
+  return env.POWERTOOLS_TRACE_ENABLED?.trim().toLowerCase() !== 'false';
+}
+
+/**
+ * The Powertools Tracer, loaded only where it traces: its X-Ray SDK hooks every promise of the process
+ * (cls-hooked), about a fifth of an API request's CPU, which an untraced process would pay for nothing.
+ */
+export const tracer: Tracer | undefined = tracingActive()
+  ? new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName: SERVICE })
+  : undefined;
+
+/** Middy middleware tracing the handler where tracing is active; none elsewhere. */
+export function traceHandler<E, R>(): MiddlewareObj<E, R>[] {
+  return tracer ? [captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<E, R>] : [];
+}

@@ -1,9 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { toErrorResponse } from '../http/errors.ts';
-import { logger, tracer } from '../runtime/powertools.ts';
+import { logger, traceHandler } from '../runtime/powertools.ts';
 import type { WebhookAnswer, WebhookRequest } from './receive.ts';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
@@ -29,6 +28,6 @@ export function githubWebhookRoute(fn: (request: WebhookRequest) => Promise<Webh
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(traceHandler())
     .handler(handle);
 }

@@ -5,7 +5,7 @@ import type { Services } from '../../../lib/local/stack.ts';
 import { getItem } from '../../../shared/db/client.ts';
 import { consumeScanQuota, scanQuotaUsage } from '../../../shared/db/scan-quota.ts';
 import { AppError, TooManyRequestsError } from '../../../shared/http/errors.ts';
-import { enforceRateLimit } from '../../../shared/http/rate-limit.ts';
+import { enforcePublicRateLimit } from '../../../shared/http/rate-limit.ts';
 import { httpEvent } from '../../unit/http/support/events.ts';
 
 jest.setTimeout(60_000);
@@ -64,9 +64,9 @@ describe('rate limits through httpRoute', () => {
     const event = httpEvent();
     const fromIp = { ...event, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, sourceIp: ip } } };
     process.env.RATE_LIMIT_PUBLIC = '2';
-    await enforceRateLimit('public', fromIp);
-    await enforceRateLimit('public', fromIp);
-    const error = await enforceRateLimit('public', fromIp).catch((e: unknown) => e);
+    await enforcePublicRateLimit(fromIp);
+    await enforcePublicRateLimit(fromIp);
+    const error = await enforcePublicRateLimit(fromIp).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TooManyRequestsError);
     const now = Math.floor(Date.now() / 1000);
     const windowStart = now - (now % 900);

@@ -191,9 +191,9 @@ describe('POST /api/auth/logout and GET /api/auth/me', () => {
     expect((await api.request('/api/auth/refresh', { body: { refreshToken: user.refreshToken } })).status).toBe(401);
     expect((await api.request('/api/auth/me', { token: other.token })).status).toBe(200);
     expect((await api.request('/api/auth/refresh', { body: { refreshToken: other.refreshToken } })).status).toBe(200);
-    const payload = JSON.parse(Buffer.from(user.token.split('.')[1] as string, 'base64url').toString()) as { jti: string; exp: number };
-    const revoked = await getItem<{ expiresAt: number }>({ pk: `TOKEN#${payload.jti}`, sk: 'REVOKED' });
-    expect(revoked?.expiresAt).toBe(payload.exp);
+    const payload = JSON.parse(Buffer.from(user.token.split('.')[1] as string, 'base64url').toString()) as { jti: string; userId: string; exp: number };
+    const access = await getItem<{ revoked: Record<string, number> }>({ pk: `USER#${payload.userId}`, sk: 'ACCESS' });
+    expect(access?.revoked).toEqual({ [payload.jti]: payload.exp });
   });
 
   it('answers 401 without a token, with a bad, an expired or a forged token', async () => {

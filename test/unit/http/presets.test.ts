@@ -11,7 +11,7 @@ process.env.FRONTEND_URL = 'https://app.example.com';
 const presets = await import('../../../shared/http/presets.ts');
 const errors = await import('../../../shared/http/errors.ts');
 const auth = await import('../../../shared/http/auth.ts');
-const revoked = await import('../../../shared/db/revoked-tokens.ts');
+const revoked = await import('../../../shared/db/user-access.ts');
 
 let dynamo: LocalDynamo;
 beforeAll(async () => {

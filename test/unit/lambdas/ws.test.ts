@@ -9,7 +9,7 @@ const connect = (await import('../../../lambdas/ws/connect.ts')).handler;
 const disconnect = (await import('../../../lambdas/ws/disconnect.ts')).handler;
 const defaultRoute = (await import('../../../lambdas/ws/default.ts')).handler;
 const { signAccessToken } = await import('../../../shared/http/auth.ts');
-const { revokeToken } = await import('../../../shared/db/revoked-tokens.ts');
+const { revokeToken } = await import('../../../shared/db/user-access.ts');
 const { connectionsOfUser, CONNECTION_TTL_SECONDS } = await import('../../../shared/realtime/connections.ts');
 const { getItem } = await import('../../../shared/db/client.ts');
 

@@ -4,7 +4,7 @@ import { setBaseEnv, startDynamo } from './support/aws-local.ts';
 setBaseEnv();
 const dynamo = await startDynamo();
 const db = await import('../../../shared/db/client.ts');
-const revoked = await import('../../../shared/db/revoked-tokens.ts');
+const access = await import('../../../shared/db/user-access.ts');
 
 afterAll(async () => {
   await dynamo.stop();
@@ -77,12 +77,39 @@ describe('table helpers', () => {
   });
 });
 
-describe('revoked tokens', () => {
-  it('knows a revoked jti until it expires', async () => {
-    expect(await revoked.isTokenRevoked('jti-1')).toBe(false);
-    await revoked.revokeToken('jti-1', 'u-1', Math.floor(Date.now() / 1000) + 60);
-    expect(await revoked.isTokenRevoked('jti-1')).toBe(true);
-    await revoked.revokeToken('jti-2', 'u-1', Math.floor(Date.now() / 1000) - 1);
-    expect(await revoked.isTokenRevoked('jti-2')).toBe(false);
+describe('user access: revoked tokens and the request window on one item', () => {
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+  it('knows a revoked jti until it expires, per user, and drops expired revocations at the next logout', async () => {
+    expect(await access.isTokenRevoked('u-1', 'jti-1')).toBe(false);
+    await access.revokeToken('jti-1', 'u-1', nowSeconds() + 60);
+    expect(await access.isTokenRevoked('u-1', 'jti-1')).toBe(true);
+    expect(await access.isTokenRevoked('u-2', 'jti-1')).toBe(false);
+    await access.revokeToken('jti-2', 'u-1', nowSeconds() - 1);
+    expect(await access.isTokenRevoked('u-1', 'jti-2')).toBe(false);
+    await access.revokeToken('jti-3', 'u-1', nowSeconds() + 60);
+    const item = await db.getItem<{ revoked: Record<string, number> }>(access.userAccessKey('u-1'));
+    expect(Object.keys(item?.revoked ?? {}).sort()).toEqual(['jti-1', 'jti-3']);
+  });
+
+  it('revokes concurrently without losing a revocation', async () => {
+    const jtis = Array.from({ length: 8 }, (_, i) => `par-${i}`);
+    await Promise.all(jtis.map((jti) => access.revokeToken(jti, 'u-par', nowSeconds() + 60)));
+    for (const jti of jtis) expect(await access.isTokenRevoked('u-par', jti)).toBe(true);
+  });
+
+  it('counts requests in fixed windows, re-opening the window when it has passed, and reports revocation', async () => {
+    const start = 1_800_000_000_000;
+    expect(await access.countUserRequest('u-count', 'j', 3600, start)).toEqual({ count: 1, resetsInSeconds: 3600, revoked: false });
+    expect(await access.countUserRequest('u-count', 'j', 3600, start + 1000)).toEqual({ count: 2, resetsInSeconds: 3599, revoked: false });
+    const counted = await Promise.all(Array.from({ length: 10 }, () => access.countUserRequest('u-count', 'j', 3600, start + 2000)));
+    expect(counted.map((c) => c.count).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const next = await Promise.all(Array.from({ length: 5 }, () => access.countUserRequest('u-count', 'j', 3600, start + 3600_000)));
+    expect(next.map((c) => c.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    await access.revokeToken('j', 'u-count', Math.floor(start / 1000) + 7200);
+    expect(await access.countUserRequest('u-count', 'j', 3600, start + 3601_000)).toMatchObject({ count: 6, revoked: true });
+    expect(await access.countUserRequest('u-count', 'other', 3600, start + 3601_000)).toMatchObject({ count: 7, revoked: false });
+    // Past the token's own expiry its revocation no longer matters.
+    expect(await access.countUserRequest('u-count', 'j', 3600, start + 7201_000)).toMatchObject({ count: 1, revoked: false });
   });
 });

@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-const { logger, redactText, redactingReplacer, REDACTED } = await import('../../../shared/runtime/powertools.ts');
+const { logger, redactText, redactingReplacer, REDACTED, tracer, tracingActive, traceHandler } = await import('../../../shared/runtime/powertools.ts');
 
 const JWT = ['eyJhbGciOiJIUzI1NiJ9', 'eyJ1c2VySWQiOiJ1LTEiLCJleHAiOjE3OTU0NDYwMDB9', 'c2lnbmF0dXJlLXBhcnQtb2YtdGhlLXRva2Vu'].join('.');
 const GITHUB_TOKEN = `ghp_${'A1b2C3d4E5f6'.repeat(3)}`;
@@ -65,5 +67,30 @@ describe('logger redaction', () => {
     expect(redactingReplacer('maxTokens', 4096)).toBe(4096);
     expect(redactText('scan 42 finished in 3 s')).toBe('scan 42 finished in 3 s');
     expect(redactText('token validation failed for repository octo/hello')).toBe('token validation failed for repository octo/hello');
+  });
+});
+
+describe('tracing', () => {
+  it('is active only inside Lambda, not under SAM local or with POWERTOOLS_TRACE_ENABLED=false', () => {
+    expect(tracingActive({})).toBe(false);
+    expect(tracingActive({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' })).toBe(true);
+    expect(tracingActive({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'FALSE' })).toBe(false);
+    expect(tracingActive({ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', AWS_SAM_LOCAL: 'true' })).toBe(false);
+    expect(tracingActive({ AWS_EXECUTION_ENV: 'AWS_Lambda_amplify-mock' })).toBe(false);
+  });
+
+  it('does not load the X-Ray SDK outside Lambda, and its middleware then does nothing', () => {
+    expect(tracer).toBeUndefined();
+    expect(traceHandler()).toEqual([]);
+  });
+
+  it('loads the Tracer and its middleware inside Lambda', () => {
+    const script = "const m = await import('./shared/runtime/powertools.ts'); console.log(JSON.stringify([m.tracer?.constructor.name, m.tracer?.isTracingEnabled(), m.traceHandler().length]));";
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '../../..'),
+      env: { ...process.env, AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'true', NODE_OPTIONS: '' },
+      encoding: 'utf8',
+    });
+    expect(JSON.parse(out.trim().split('\n').pop() ?? '')).toEqual(['Tracer', true, 1]);
   });
 });
