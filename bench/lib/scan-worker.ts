@@ -19,8 +19,9 @@ export interface WorkerResult {
 }
 
 async function parseFloor(dir: string, workers: number): Promise<number> {
-  const { paths } = listScanPaths(dir);
-  const counted = await runPool<number>({ worker: new URL('./floor-worker.ts', import.meta.url), workerData: { dir }, paths, workers, batchSize: SCAN_BATCH_SIZE });
+  const { paths, sizes } = listScanPaths(dir);
+  const weights = paths.map((p) => sizes.get(p) ?? 0);
+  const counted = await runPool<number>({ worker: new URL('./floor-worker.ts', import.meta.url), workerData: { dir }, paths, workers, batchSize: SCAN_BATCH_SIZE, weights });
   return counted.reduce((a, b) => a + b, 0);
 }
 

@@ -94,6 +94,8 @@ function ignoredBy(scopes: readonly IgnoreScope[], path: string, isDir: boolean)
 export interface WalkResult {
   /** Candidate files, relative to the root, in a stable order; content checks happen when each is read. */
   readonly paths: string[];
+  /** Each path's size in bytes, by path. */
+  readonly sizes: Map<string, number>;
   readonly skipped: SkippedFile[];
 }
 
@@ -103,6 +105,7 @@ export function walkDirectory(root: string, options: DiscoveryOptions = {}): Wal
   const realRoot = realpathSync(root);
   const configIgnore = ignore().add([...(options.ignore ?? [])]);
   const paths: string[] = [];
+  const sizes = new Map<string, number>();
   const skipped: SkippedFile[] = [];
 
   const visit = (absDir: string, relDir: string, scopes: readonly IgnoreScope[]) => {
@@ -158,12 +161,15 @@ export function walkDirectory(root: string, options: DiscoveryOptions = {}): Wal
         visit(abs, rel, localScopes);
       } else if (stat.isFile()) {
         if (stat.size > maxFileSize) skipped.push({ path: rel, reason: 'too-large' });
-        else paths.push(rel);
+        else {
+          paths.push(rel);
+          sizes.set(rel, stat.size);
+        }
       }
     }
   };
   visit(realRoot, '', []);
-  return { paths, skipped };
+  return { paths, sizes, skipped };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * `scanDirectoryParallel`: the same scan as `scanDirectory`, spread over worker threads (one per core by
- * default). The main thread walks the tree and hands out batches of paths; each worker parses and analyses its
- * files and sends back only their outcomes, so memory stays flat however many files the tree holds.
+ * default). The main thread walks the tree and hands out batches of paths, largest files first; each worker parses
+ * and analyses its files and sends back only their outcomes, so memory stays flat however many files the tree holds.
  */
 import { DEFAULT_CONFIG } from './config.ts';
 import { getRuleSet } from './rule-pack.ts';
@@ -32,7 +32,7 @@ function workerUrl(): URL {
  */
 export async function scanDirectoryParallel(dir: string, options: ParallelScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
-  const { paths, skipped } = listScanPaths(dir, options);
+  const { paths, sizes, skipped } = listScanPaths(dir, options);
   const workers = Math.max(1, Math.floor(options.workers ?? defaultWorkerCount()));
   if (options.analyzers || paths.length < MIN_FILES_FOR_WORKERS) {
     const { workers: _workers, ...rest } = options;
@@ -53,6 +53,8 @@ export async function scanDirectoryParallel(dir: string, options: ParallelScanOp
     paths,
     workers,
     batchSize: SCAN_BATCH_SIZE,
+    // Scan time grows with a file's size: the largest go first, in smaller batches.
+    weights: paths.map((p) => sizes.get(p) ?? 0),
     onBatch: (batch) => {
       done += batch.length;
       options.onProgress?.({ filesDone: done, filesTotal: paths.length, path: batch[batch.length - 1] ?? '' });

@@ -221,12 +221,12 @@ export function scanFiles(files: readonly SourceFile[], options: ScanOptions = {
   return runScan(pending, skipped, options, started);
 }
 
-/** The files of a directory a scan reads, relative to it, and those skipped without reading. */
-export function listScanPaths(dir: string, options: ScanOptions = {}): { paths: string[]; skipped: SkippedFile[] } {
+/** The files of a directory a scan reads, relative to it, with their sizes, and those skipped without reading. */
+export function listScanPaths(dir: string, options: ScanOptions = {}): { paths: string[]; sizes: Map<string, number>; skipped: SkippedFile[] } {
   const config = options.config ?? DEFAULT_CONFIG;
   const inChangeSet = changedFilter(options.changedSince);
   const walk = walkDirectory(dir, { ignore: config.ignore, maxFileSize: config.maxFileSize });
-  return { paths: walk.paths.filter((p) => inChangeSet(p) && !isVendoredPath(p)), skipped: walk.skipped };
+  return { paths: walk.paths.filter((p) => inChangeSet(p) && !isVendoredPath(p)), sizes: walk.sizes, skipped: walk.skipped };
 }
 
 /** A file of a directory on disk, read when scanned. */

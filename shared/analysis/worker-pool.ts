@@ -41,6 +41,11 @@ export interface PoolOptions<R> {
   readonly paths: readonly string[];
   readonly workers: number;
   readonly batchSize: number;
+  /**
+   * The cost of each path (its size in bytes, say). When given, the heaviest paths are handed out first and a
+   * batch closes early once it holds its share of the total, so no worker is left with a large file at the end.
+   */
+  readonly weights?: readonly number[];
   /** Called on the main thread as each batch completes, in completion order. */
   readonly onBatch?: (paths: readonly string[], results: readonly R[]) => void;
 }
@@ -74,8 +79,7 @@ function startWorker(url: URL, data: unknown): Worker {
  * exception in a handler, or a crash) rejects the whole run and stops the others.
  */
 export async function runPool<R>(options: PoolOptions<R>): Promise<R[]> {
-  const batches: string[][] = [];
-  for (let i = 0; i < options.paths.length; i += options.batchSize) batches.push(options.paths.slice(i, i + options.batchSize));
+  const { batches, order } = planBatches(options);
   const results: R[][] = new Array<R[]>(batches.length);
   const count = Math.max(1, Math.min(options.workers, batches.length));
   const workers: Worker[] = [];
@@ -114,7 +118,38 @@ export async function runPool<R>(options: PoolOptions<R>): Promise<R[]> {
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results.flat();
+  const done = results.flat();
+  if (!order) return done;
+  const inInputOrder = new Array<R>(done.length);
+  order.forEach((input, i) => (inInputOrder[input] = done[i] as R));
+  return inInputOrder;
+}
+
+/** Batches to hand out, and for weighted paths the input index of each path in batch order. */
+export function planBatches<R>(options: PoolOptions<R>): { batches: string[][]; order?: number[] } {
+  const { paths, batchSize, weights } = options;
+  const batches: string[][] = [];
+  if (!weights || weights.length !== paths.length) {
+    for (let i = 0; i < paths.length; i += batchSize) batches.push(paths.slice(i, i + batchSize));
+    return { batches };
+  }
+  const order = paths.map((_, i) => i).sort((a, b) => (weights[b] as number) - (weights[a] as number) || a - b);
+  const total = weights.reduce((a, b) => a + b, 0);
+  // Several batches per worker, so the ones handed out last are small whichever worker takes them.
+  const share = total / (Math.max(1, options.workers) * 8);
+  let batch: string[] = [];
+  let weight = 0;
+  for (const i of order) {
+    batch.push(paths[i] as string);
+    weight += weights[i] as number;
+    if (batch.length >= batchSize || weight >= share) {
+      batches.push(batch);
+      batch = [];
+      weight = 0;
+    }
+  }
+  if (batch.length) batches.push(batch);
+  return { batches, order };
 }
 
 /** The data the main thread gave this worker. */
