@@ -9,6 +9,7 @@ import type { FindingTriage, Severity } from '../analysis/types.ts';
 import { appendConversationTurn, getConversation, newConversation } from '../db/conversations.ts';
 import { allRepositoriesOf, getRepository } from '../db/repositories.ts';
 import { recordVulnerabilityExplanation } from '../db/vulnerability-explanations.ts';
+import { latestFixPullRequest } from '../db/fix-pull-requests.ts';
 import { getVulnerability, listVulnerabilities, type Vulnerability } from '../db/vulnerabilities.ts';
 import { NotFoundError, ServiceUnavailableError, TooManyRequestsError } from '../http/errors.ts';
 import { chatTool, chatTurn, type ChatTool } from '../llm/chat.ts';
@@ -24,7 +25,7 @@ import { logger } from '../runtime/powertools.ts';
 import { dashboardStats } from './dashboard.ts';
 import { toRepositorySummary } from './mappers.ts';
 import { repositoryStatistics } from './repositories.ts';
-import { vulnerabilityDetail } from './vulnerabilities.ts';
+import { fixPullRequestSummary } from './vulnerabilities.ts';
 
 const SEVERITY_ORDER: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
 const DAY_MS = 86_400_000;
@@ -125,7 +126,13 @@ export function assistantTools(userId: string): ChatTool[] {
           const haystack = `${item.type} ${item.filePath} ${item.description} ${item.cweId ?? ''}`.toLowerCase();
           return words.every((w) => haystack.includes(w));
         });
-        return { found: matches.length, findings: matches.slice(0, input.limit).map(findingForModel) };
+        // Words are matched in the newest findings of the filters only: the model is told when that was not all of them.
+        const partial = words.length > 0 && page.items.length < page.total;
+        return {
+          found: words.length === 0 ? page.total : matches.length,
+          findings: matches.slice(0, input.limit).map(findingForModel),
+          ...(partial ? { note: `The words were matched in the newest ${page.items.length} of the ${page.total} findings with these filters; narrow by severity, status or repository to reach older ones.` } : {}),
+        };
       },
     }),
     chatTool({
@@ -134,9 +141,13 @@ export function assistantTools(userId: string): ChatTool[] {
       schema: v.object({ id: v.pipe(v.string(), v.minLength(1), v.maxLength(64)) }),
       run: async ({ id }) => {
         try {
-          const detail = await vulnerabilityDetail(userId, id);
           const stored = await getVulnerability(userId, id);
-          return { ...findingForModel(stored), fixPullRequest: detail.fixPullRequest, recommendation: detail.recommendation };
+          const pr = await latestFixPullRequest(stored.id);
+          return {
+            ...findingForModel(stored),
+            fixPullRequest: fixPullRequestSummary(stored, pr) ?? null,
+            recommendation: stored.recommendation,
+          };
         } catch (error) {
           if (error instanceof NotFoundError) return { found: false, note: 'No vulnerability with this id among this user\'s findings.' };
           throw error;

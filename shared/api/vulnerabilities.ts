@@ -35,10 +35,15 @@ export async function vulnerabilityDetail(userId: string, vulnerabilityId: strin
   const vulnerability = await getVulnerability(userId, vulnerabilityId);
   const [pr, attempt] = await Promise.all([latestFixPullRequest(vulnerability.id), latestFixAttempt(vulnerability.id)]);
   return {
-    ...toVulnerabilityResponse({ ...vulnerability, fixPullRequest: pr ? { prNumber: pr.prNumber, prUrl: pr.prUrl, status: pr.status, createdAt: pr.createdAt } : vulnerability.fixPullRequest }),
+    ...toVulnerabilityResponse({ ...vulnerability, fixPullRequest: fixPullRequestSummary(vulnerability, pr) }),
     // Present once a fix was requested (SPEC §8: the reason a fix was not proposed is shown in the detail).
     ...(attempt ? { fix: { fixId: attempt.fixId, status: attempt.status, code: attempt.code, reason: attempt.reason, confidence: attempt.confidence, updatedAt: attempt.updatedAt } } : {}),
   };
+}
+
+/** The latest fix pull request of a vulnerability as the API shows it, else the one recorded on the item. */
+export function fixPullRequestSummary(vulnerability: Pick<Vulnerability, 'fixPullRequest'>, pr: Awaited<ReturnType<typeof latestFixPullRequest>>) {
+  return pr ? { prNumber: pr.prNumber, prUrl: pr.prUrl, status: pr.status, createdAt: pr.createdAt } : vulnerability.fixPullRequest;
 }
 
 /**

@@ -148,6 +148,19 @@ describe('POST /api/ai/chat', () => {
     }
   });
 
+  it('counts every finding of the filters, and says when words were matched in only the newest of them', async () => {
+    const carol = await api.registerUser();
+    const carolRepo = (await connectLocalRepository(api, carol)).id;
+    await saveFindings(carolRepo, randomUUID(), Array.from({ length: 105 }, (_, i) => finding(`carol-${i}-${tag}`)));
+    server.script(toolReply('search_findings', { text: 'zebra' }), toolReply('search_findings', {}), textReply('Done.'));
+    expect((await chat(carol, { message: 'Anything about zebras?' })).status).toBe(200);
+    const [worded, all] = toolResults(server.requests[2] as RecordedConverse);
+    expect(worded).toContain('\\"found\\":0');
+    expect(worded).toContain('newest 100 of the 105 findings');
+    expect(all).toContain('\\"found\\":105');
+    expect(all).not.toContain('newest');
+  });
+
   it('gives each user their own findings from the same question', async () => {
     server.setFallback((request) => (toolResults(request).length === 0 ? toolReply('search_findings', { text: '' }) : textReply('Here they are.')));
     expect((await chat(alice, { message: 'What are my open findings?' })).status).toBe(200);
