@@ -281,6 +281,36 @@ describe('WorkflowsStack', () => {
     }
   });
 
+  test('executions that end FAILED, TIMED_OUT or ABORTED reach the workflow\'s closing function', () => {
+    const t = template(platform.workflows);
+    const closing = (Object.entries(workflows) as [keyof typeof workflows, (typeof workflows)[keyof typeof workflows]][]).filter(([, w]) => 'onExecutionEnded' in w);
+    expect(closing.length).toBeGreaterThan(0);
+    t.resourceCountIs('AWS::Events::Rule', closing.length);
+    for (const [name, workflow] of closing) {
+      const smId = platform.workflows.getLogicalId(platform.workflows.workflows[name].stateMachine.node.defaultChild as never);
+      const rules = t.findResources('AWS::Events::Rule', {
+        Properties: {
+          EventPattern: {
+            source: ['aws.states'],
+            'detail-type': ['Step Functions Execution Status Change'],
+            detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [{ Ref: smId }] },
+          },
+          State: 'ENABLED',
+        },
+      });
+      expect(Object.keys(rules)).toHaveLength(1);
+      const [rule] = Object.values(rules) as { Properties: { Targets: { Arn: { 'Fn::GetAtt': [string, string] } }[] } }[];
+      const [fnId] = rule?.Properties.Targets[0]?.Arn['Fn::GetAtt'] ?? [];
+      const fn = t.findResources('AWS::Lambda::Function')[fnId ?? ''] as { Properties: { Description?: string } } | undefined;
+      expect(fn?.Properties.Description).toContain('onExecutionEnded' in workflow ? workflow.onExecutionEnded.entry : '');
+      t.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      });
+    }
+  });
+
   test('step functions use the declared timeouts and memory', () => {
     for (const workflow of Object.values(workflows)) {
       for (const step of [...Object.values(workflow.steps), workflow.fail]) {
