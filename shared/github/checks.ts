@@ -71,8 +71,15 @@ export function toAnnotation(finding: Finding): CheckAnnotation {
   };
 }
 
+/** Most severe first, then by place; rule and fingerprint make the order total, so a retry batches alike. */
 function bySeverity(a: Finding, b: Finding): number {
-  return SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || a.location.path.localeCompare(b.location.path) || a.location.startLine - b.location.startLine;
+  return (
+    SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) ||
+    a.location.path.localeCompare(b.location.path) ||
+    a.location.startLine - b.location.startLine ||
+    a.ruleId.localeCompare(b.ruleId) ||
+    a.fingerprint.localeCompare(b.fingerprint)
+  );
 }
 
 function summaryOf(input: PullRequestCheckInput, shown: number): { title: string; summary: string } {
@@ -94,23 +101,37 @@ function summaryOf(input: PullRequestCheckInput, shown: number): { title: string
 }
 
 /**
- * Publish the completed check run of a pull request scan. A run already published for this scan (the step
- * retried) is left as it is, so annotations are never doubled.
+ * Publish the completed check run of a pull request scan. The annotations go 50 per request, in a fixed order
+ * (most severe first), so a retried step that finds its run already created sends only the batches an earlier
+ * attempt did not: annotations are never doubled nor lost.
  */
 export async function publishPullRequestCheck(input: PullRequestCheckInput): Promise<void> {
   const octokit = await installationClient(input.installationId);
   const target = { owner: input.owner, repo: input.repo };
+  const annotations = [...input.newFindings].sort(bySeverity).slice(0, MAX_ANNOTATIONS).map(toAnnotation);
+  const text = summaryOf(input, annotations.length);
+  const batchesFrom = (start: number): CheckAnnotation[][] => {
+    const batches: CheckAnnotation[][] = [];
+    for (let i = start; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
+    return batches;
+  };
+  const append = async (checkRunId: number, batches: readonly CheckAnnotation[][]) => {
+    for (const batch of batches) {
+      await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...target, check_run_id: checkRunId, output: { ...text, annotations: batch } });
+    }
+  };
+
   const existing = await octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/check-runs', { ...target, ref: input.headSha, check_name: CHECK_NAME, per_page: 100 });
-  if (existing.data.check_runs.some((run) => run.external_id === input.scanId)) {
-    logger.info('Check run already published for this scan', { scanId: input.scanId });
+  const published = existing.data.check_runs.find((run) => run.external_id === input.scanId);
+  if (published) {
+    const sent = published.output.annotations_count;
+    const missing = batchesFrom(sent);
+    await append(published.id, missing);
+    logger.info('Check run already published for this scan', { scanId: input.scanId, checkRunId: published.id, annotationsBefore: sent, requests: missing.length });
     return;
   }
 
-  const annotations = [...input.newFindings].sort(bySeverity).slice(0, MAX_ANNOTATIONS).map(toAnnotation);
-  const text = summaryOf(input, annotations.length);
-  const batches: CheckAnnotation[][] = [];
-  for (let i = 0; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
-
+  const batches = batchesFrom(0);
   const created = await octokit.request('POST /repos/{owner}/{repo}/check-runs', {
     ...target,
     name: CHECK_NAME,
@@ -122,8 +143,6 @@ export async function publishPullRequestCheck(input: PullRequestCheckInput): Pro
     ...(input.reportUrl ? { details_url: input.reportUrl } : {}),
     output: { ...text, annotations: batches[0] ?? [] },
   });
-  for (const batch of batches.slice(1)) {
-    await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...target, check_run_id: created.data.id, output: { ...text, annotations: batch } });
-  }
+  await append(created.data.id, batches.slice(1));
   logger.info('Check run published', { scanId: input.scanId, checkRunId: created.data.id, annotations: annotations.length, requests: Math.max(1, batches.length) });
 }

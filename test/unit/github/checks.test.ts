@@ -100,6 +100,27 @@ describe('publishPullRequestCheck', () => {
     expect(runs[0]?.annotations).toHaveLength(1);
   });
 
+  it('completes the annotations of a run whose earlier attempt failed part-way, without doubling any', async () => {
+    const headSha = gh.commit('octo-org/shop', { branch: 'partial', files: { 'src/e.js': 'x\n' } });
+    const newFindings = Array.from({ length: 3 * ANNOTATIONS_PER_REQUEST + 3 }, () => finding('high'));
+    const input = { ...target, headSha, scanId: 'scan-partial', newFindings };
+    gh.failNext('PATCH', /\/check-runs\/\d+$/, 422);
+    await expect(publishPullRequestCheck(input)).rejects.toMatchObject({ status: 422 });
+    expect(checks.runsFor('octo-org/shop', headSha)[0]?.annotations).toHaveLength(ANNOTATIONS_PER_REQUEST);
+    gh.requests.length = 0;
+    // The retry finds the findings in another order: the batches are the same.
+    await publishPullRequestCheck({ ...input, newFindings: [...newFindings].reverse() });
+    const runs = checks.runsFor('octo-org/shop', headSha);
+    expect(runs).toHaveLength(1);
+    const messages = (runs[0]?.annotations ?? []).map((a) => a.message);
+    expect(messages).toHaveLength(153);
+    expect(new Set(messages).size).toBe(153);
+    const sent = gh.requests.filter((r) => /check-runs/.test(r.path) && r.method !== 'GET');
+    expect(sent.map((r) => [r.method, ((r.body as { output: { annotations: unknown[] } }).output.annotations).length])).toEqual([['PATCH', 50], ['PATCH', 50], ['PATCH', 3]]);
+    await publishPullRequestCheck(input);
+    expect(checks.runsFor('octo-org/shop', headSha)[0]?.annotations).toHaveLength(153);
+  });
+
   it('fails loudly for a commit GitHub does not know or a repository outside the installation', async () => {
     await expect(publishPullRequestCheck({ ...target, headSha: 'f'.repeat(40), scanId: 'scan-x', newFindings: [] })).rejects.toMatchObject({ status: 422 });
     gh.addRepository({ owner: 'other-org', name: 'secret', installationId: 88, files: { 'x.py': 'pass\n' } });
