@@ -115,9 +115,10 @@ export async function publishPullRequestCheck(input: PullRequestCheckInput): Pro
     for (let i = start; i < annotations.length; i += ANNOTATIONS_PER_REQUEST) batches.push(annotations.slice(i, i + ANNOTATIONS_PER_REQUEST));
     return batches;
   };
-  const append = async (checkRunId: number, batches: readonly CheckAnnotation[][]) => {
+  // GitHub's schema types run ids as int64 (number | bigint); they fit a number.
+  const append = async (checkRunId: number | bigint, batches: readonly CheckAnnotation[][]) => {
     for (const batch of batches) {
-      await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...target, check_run_id: checkRunId, output: { ...text, annotations: batch } });
+      await octokit.request('PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}', { ...target, check_run_id: Number(checkRunId), output: { ...text, annotations: batch } });
     }
   };
 
