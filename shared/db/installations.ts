@@ -139,9 +139,12 @@ export function hasRepositoryAccess(repo: Repository): boolean {
 /** What GitHub says about a repository's source, copied onto each connected record of it. */
 export type RepositorySource = Pick<Repository, 'name' | 'fullName' | 'owner' | 'private' | 'language' | 'defaultBranch'> & { readonly installationId: number };
 
-/** Copy GitHub's current metadata onto a connected record (6-hourly refresh); false when nothing changed. */
-export async function updateRepositorySource(record: Repository, source: RepositorySource, at = new Date()): Promise<boolean> {
-  const changed = (Object.keys(source) as (keyof RepositorySource)[]).filter((name) => record[name] !== source[name]);
+/**
+ * Copy GitHub's current metadata onto a connected record (6-hourly refresh, or the default branch a push reports);
+ * only the fields given are compared and written. False when nothing changed.
+ */
+export async function updateRepositorySource(record: Repository, source: Partial<RepositorySource>, at = new Date()): Promise<boolean> {
+  const changed = (Object.keys(source) as (keyof RepositorySource)[]).filter((name) => source[name] !== undefined && record[name] !== source[name]);
   if (changed.length === 0) return false;
   const names: Record<string, string> = { '#updatedAt': 'updatedAt' };
   const values: Record<string, unknown> = { ':updatedAt': at.toISOString() };

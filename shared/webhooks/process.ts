@@ -11,6 +11,7 @@ import {
   recordInstallation,
   removeInstallationRepositories,
   setInstallationSuspended,
+  updateRepositorySource,
 } from '../db/installations.ts';
 import { repositoriesByGithubId, type Repository } from '../db/repositories.ts';
 import { findUserById } from '../db/users.ts';
@@ -146,15 +147,27 @@ async function queueScansFor(deliveryId: string, records: readonly Repository[],
   return scans;
 }
 
+/**
+ * A push reports the repository's current default branch: a renamed one is stored before the scan is queued, so
+ * the scan's findings are kept as the default branch's rather than waiting for the next refresh.
+ */
+async function withDefaultBranch(record: Repository, defaultBranch: string | undefined): Promise<Repository> {
+  if (!defaultBranch || defaultBranch === record.defaultBranch) return record;
+  await updateRepositorySource(record, { defaultBranch });
+  logger.info('Default branch renamed', { repositoryId: record.id, from: record.defaultBranch, to: defaultBranch });
+  return { ...record, defaultBranch };
+}
+
 async function onPush(deliveryId: string, payload: unknown): Promise<EventOutcome> {
   const push = parsePayload(PushPayload, payload, 'push');
   if (push.deleted === true || ZERO_SHA.test(push.after)) return ignored('branch deleted');
   if (!push.ref.startsWith('refs/heads/')) return ignored(`not a branch: ${push.ref}`);
   if (!v.is(Sha, push.after)) throw new MalformedPayloadError('push', 'after: not a commit hash');
   const branch = push.ref.slice('refs/heads/'.length);
-  const records = await repositoriesByGithubId(push.repository.id);
-  if (records.length === 0) return ignored('repository not connected');
-  const watched = (repo: Repository) => branch === repo.defaultBranch || branch === push.repository.default_branch || repo.scanBranches.includes(branch);
+  const found = await repositoriesByGithubId(push.repository.id);
+  if (found.length === 0) return ignored('repository not connected');
+  const records = await Promise.all(found.map((record) => withDefaultBranch(record, push.repository.default_branch)));
+  const watched = (repo: Repository) => branch === repo.defaultBranch || repo.scanBranches.includes(branch);
   const scans = await queueScansFor(deliveryId, records, (repo) => (watched(repo) ? { trigger: 'push', branch, commitSha: push.after.toLowerCase() } : undefined));
   return scans.length > 0 ? { handled: true, scans } : ignored(`branch ${branch} is not watched`);
 }

@@ -232,6 +232,17 @@ describe('the github-events consumer', () => {
     expect(await drain(scanQueue, 1)).toEqual([expect.objectContaining({ repositoryId, branch: 'release', commitSha: after, trigger: 'push' })]);
   });
 
+  it('stores a default branch renamed on GitHub from the push that reports it, and scans pushes to it', async () => {
+    const { repo, repositoryIds } = await connectedRepo(1);
+    const [repositoryId] = repositoryIds as [string];
+    const renamed = { ...repo, defaultBranch: 'trunk' };
+    const after = sha();
+    expect((await deliver('push', pushPayload(renamed, { after }))).batchItemFailures).toEqual([]);
+    expect(await drain(scanQueue, 1)).toEqual([expect.objectContaining({ repositoryId, branch: 'trunk', commitSha: after })]);
+    // Stored before the scan was queued: the scan's findings are kept as the default branch's.
+    expect(await findRepository(repositoryId)).toMatchObject({ defaultBranch: 'trunk' });
+  });
+
   it('keeps a payload too large for one item in chunks, and the consumer reads it back whole', async () => {
     const { repo, repositoryIds } = await connectedRepo(1);
     const after = sha();
