@@ -70,7 +70,7 @@ interface Case {
   /** Path and query of the first page; later pages follow `nextCursor`. */
   readonly path: string;
   readonly items: string;
-  /** The Query the handler's page amounts to. */
+  /** The Query the handler's page amounts to, with the same projection. */
   readonly query: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
 }
 
@@ -139,25 +139,33 @@ export default {
       }
       context.log(`seeded ${repoCount} repositories, ${vulnerabilities} vulnerabilities, 1000 events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
+      const { VULNERABILITY_LIST_ATTRIBUTES } = await import('../shared/db/vulnerabilities.ts');
+      const { REPOSITORY_LIST_ATTRIBUTES } = await import('../shared/db/repositories.ts');
+      const { ACTIVITY_LIST_ATTRIBUTES } = await import('../shared/db/activity.ts');
+      /** The projection the handler's page reads: the listed attributes and the keys its cursor is made of. */
+      const projected = (attributes: readonly string[], index?: string) => {
+        const names = [...new Set([...(index ? ['pk', 'sk', `${index}pk`, `${index}sk`] : ['pk', 'sk']), ...attributes])];
+        return { ProjectionExpression: names.map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries(names.map((name, i) => [`#p${i}`, name])) };
+      };
       const base = `http://127.0.0.1:${services.apiPort}`;
       // The largest page the API serves: the handler's fixed costs (token, revocation, rate window) weigh least.
       const limit = 100;
       const cases: Case[] = [
         {
           label: 'vulnerabilities', path: `/api/vulnerabilities?limit=${limit}`, items: 'vulnerabilities',
-          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS` }, ScanIndexForward: false, Limit: limit },
+          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS` }, ScanIndexForward: false, Limit: limit, ...projected(VULNERABILITY_LIST_ATTRIBUTES, 'gsi1') },
         },
         {
           label: 'vulnerabilities?severity=high', path: `/api/vulnerabilities?severity=high&limit=${limit}`, items: 'vulnerabilities',
-          query: { IndexName: 'gsi3', KeyConditionExpression: 'gsi3pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS#high` }, ScanIndexForward: false, Limit: limit },
+          query: { IndexName: 'gsi3', KeyConditionExpression: 'gsi3pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#VULNS#high` }, ScanIndexForward: false, Limit: limit, ...projected(VULNERABILITY_LIST_ATTRIBUTES, 'gsi3') },
         },
         {
           label: 'repositories', path: `/api/repositories?limit=${limit}`, items: 'repositories',
-          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#REPOS` }, ScanIndexForward: false, Limit: limit },
+          query: { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#REPOS` }, ScanIndexForward: false, Limit: limit, ...projected(REPOSITORY_LIST_ATTRIBUTES, 'gsi1') },
         },
         {
           label: 'activity (pages of 50)', path: '/api/dashboard/activity?limit=50', items: 'events',
-          query: { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#ACTIVITY` }, ScanIndexForward: false, Limit: 50 },
+          query: { KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}#ACTIVITY` }, ScanIndexForward: false, Limit: 50, ...projected(ACTIVITY_LIST_ATTRIBUTES) },
         },
       ];
 
