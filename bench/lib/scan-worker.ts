@@ -1,10 +1,11 @@
 /**
  * Runs in a child process so its timing and peak memory are its own: `parse` reads and parses every file the
- * scanner would (the floor), `scan` runs the full CodeGuardian scan. Both spread the files over the same pool of
- * worker threads (one per core, same batches, same collections), so the ratio compares like with like.
+ * scanner would (the floor), `scan` runs the full CodeGuardian scan. Both spread the files over the same threads
+ * (this one and a worker per further core, same batches, same collections), so the ratio compares like with like.
  * Prints one JSON line.
  */
 import { getRuleSet } from '../../shared/analysis/rule-pack.ts';
+import { parseOne } from './floor-worker.ts';
 import { SCAN_BATCH_SIZE, scanDirectoryParallel } from '../../shared/analysis/parallel-scan.ts';
 import { listScanPaths } from '../../shared/analysis/scanner.ts';
 import { defaultWorkerCount, runPool } from '../../shared/analysis/worker-pool.ts';
@@ -21,7 +22,16 @@ export interface WorkerResult {
 async function parseFloor(dir: string, workers: number): Promise<number> {
   const { paths, sizes } = listScanPaths(dir);
   const weights = paths.map((p) => sizes.get(p) ?? 0);
-  const counted = await runPool<number>({ worker: new URL('./floor-worker.ts', import.meta.url), workerData: { dir }, paths, workers, batchSize: SCAN_BATCH_SIZE, weights });
+  // The same split as the scan: this thread works alongside workers - 1 worker threads.
+  const counted = await runPool<number>({
+    worker: new URL('./floor-worker.ts', import.meta.url),
+    workerData: { dir },
+    paths,
+    workers: workers - 1,
+    local: (path) => parseOne(dir, path),
+    batchSize: SCAN_BATCH_SIZE,
+    weights,
+  });
   return counted.reduce((a, b) => a + b, 0);
 }
 

@@ -1,18 +1,19 @@
 /**
  * `scanDirectoryParallel`: the same scan as `scanDirectory`, spread over worker threads (one per core by
- * default). The main thread walks the tree and hands out batches of paths, largest files first; each worker parses
- * and analyses its files and sends back only their outcomes, so memory stays flat however many files the tree holds.
+ * default, this one included). The main thread walks the tree and hands out batches of paths, largest files first,
+ * scanning some itself; each worker parses and analyses its files and sends back only their outcomes, so memory
+ * stays flat however many files the tree holds.
  */
 import { DEFAULT_CONFIG } from './config.ts';
 import { getRuleSet } from './rule-pack.ts';
 import { compareFindings, listScanPaths, scanDirectory, type FileOutcome, type ScanError, type ScanOptions, type ScanResult } from './scanner.ts';
-import type { ScanWorkerData } from './scan-worker.ts';
+import { createScanHandler, type ScanWorkerData } from './scan-handler.ts';
 import type { SkippedFile } from './files.ts';
 import type { Finding } from './types.ts';
 import { defaultWorkerCount, runPool } from './worker-pool.ts';
 
 export interface ParallelScanOptions extends ScanOptions {
-  /** @default one per core (`os.availableParallelism()`) */
+  /** Threads that scan, this one included. @default one per core (`os.availableParallelism()`) */
   readonly workers?: number;
 }
 
@@ -51,7 +52,9 @@ export async function scanDirectoryParallel(dir: string, options: ParallelScanOp
     worker: workerUrl(),
     workerData: data,
     paths,
-    workers,
+    // This thread scans too: one worker fewer to start, and it works while the others start.
+    workers: workers - 1,
+    local: createScanHandler(data),
     batchSize: SCAN_BATCH_SIZE,
     // Scan time grows with a file's size: the largest go first, in smaller batches.
     weights: paths.map((p) => sizes.get(p) ?? 0),

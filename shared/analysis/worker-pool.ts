@@ -46,6 +46,11 @@ export interface PoolOptions<R> {
    * batch closes early once it holds its share of the total, so no worker is left with a large file at the end.
    */
   readonly weights?: readonly number[];
+  /**
+   * The worker's handler, run on this thread as well (see `runPool`); `workers` then counts the threads
+   * started besides this one.
+   */
+  readonly local?: (path: string) => { result: R; parsedBytes: number };
   /** Called on the main thread as each batch completes, in completion order. */
   readonly onBatch?: (paths: readonly string[], results: readonly R[]) => void;
 }
@@ -77,44 +82,80 @@ function startWorker(url: URL, data: unknown): Worker {
 /**
  * Runs `paths` through the pool and returns each path's result in input order. A worker that fails (an
  * exception in a handler, or a crash) rejects the whole run and stops the others.
+ *
+ * With `local`, this thread takes batches too, between turns of its event loop: it has the analyzers loaded
+ * already, so it scans while the workers start, and one worker fewer needs starting. Each worker then keeps a
+ * second batch queued, so it does not wait for this thread to pass it the next one.
  */
 export async function runPool<R>(options: PoolOptions<R>): Promise<R[]> {
   const { batches, order } = planBatches(options);
   const results: R[][] = new Array<R[]>(batches.length);
-  const count = Math.max(1, Math.min(options.workers, batches.length));
+  const local = options.local;
+  const count = Math.max(local ? 0 : 1, Math.min(options.workers, batches.length));
+  const queued = local ? 2 : 1;
   const workers: Worker[] = [];
   let next = 0;
+  let failed = false;
+  const finish = (batch: number, batchResults: R[]) => {
+    results[batch] = batchResults;
+    options.onBatch?.(batches[batch] as string[], batchResults);
+  };
+  const runWorker = () =>
+    new Promise<void>((resolve, reject) => {
+      const worker = startWorker(options.worker, options.workerData);
+      workers.push(worker);
+      let inFlight = 0;
+      const feed = () => {
+        if (next >= batches.length) {
+          if (inFlight === 0) resolve();
+          return;
+        }
+        const batch = next++;
+        inFlight++;
+        worker.postMessage({ batch, paths: batches[batch] as string[] } satisfies BatchRequest);
+      };
+      worker.on('message', (reply: BatchReply<R> | FailureReply) => {
+        if ('failure' in reply) {
+          failed = true;
+          reject(new Error(reply.failure));
+          return;
+        }
+        inFlight--;
+        finish(reply.batch, reply.results);
+        feed();
+      });
+      worker.on('error', (err) => {
+        failed = true;
+        reject(err);
+      });
+      worker.on('exit', (code) => {
+        if (inFlight > 0 || next < batches.length || code !== 0) {
+          failed = true;
+          reject(new Error(`scan worker stopped with exit code ${code}`));
+        }
+      });
+      for (let i = 0; i < queued; i++) feed();
+    });
+  const runLocal = async (handle: (path: string) => { result: R; parsedBytes: number }) => {
+    const collect = collector();
+    while (next < batches.length && !failed) {
+      const batch = next++;
+      const batchResults: R[] = [];
+      for (const path of batches[batch] as string[]) {
+        const { result, parsedBytes } = handle(path);
+        batchResults.push(result);
+        await collect(parsedBytes);
+      }
+      finish(batch, batchResults);
+      // Lets the workers' replies in, so they are fed while this thread works.
+      await nextTurn();
+    }
+  };
   try {
-    await Promise.all(
-      Array.from({ length: count }, () =>
-        new Promise<void>((resolve, reject) => {
-          const worker = startWorker(options.worker, options.workerData);
-          workers.push(worker);
-          const feed = () => {
-            if (next >= batches.length) {
-              resolve();
-              return;
-            }
-            const batch = next++;
-            worker.postMessage({ batch, paths: batches[batch] as string[] } satisfies BatchRequest);
-          };
-          worker.on('message', (reply: BatchReply<R> | FailureReply) => {
-            if ('failure' in reply) {
-              reject(new Error(reply.failure));
-              return;
-            }
-            results[reply.batch] = reply.results;
-            options.onBatch?.(batches[reply.batch] as string[], reply.results);
-            feed();
-          });
-          worker.on('error', reject);
-          worker.on('exit', (code) => {
-            if (next < batches.length || code !== 0) reject(new Error(`scan worker stopped with exit code ${code}`));
-          });
-          feed();
-        }),
-      ),
-    );
+    await Promise.all([...Array.from({ length: count }, runWorker), ...(local ? [runLocal(local)] : [])]);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
@@ -168,6 +209,20 @@ function exposeGc(): (() => void) | undefined {
   }
 }
 
+/** Counts parsed bytes and, past the budget, collects and yields a turn so the trees' finalizers free them. */
+function collector(): (parsedBytes: number) => Promise<void> {
+  const gc = exposeGc();
+  let sinceCollection = 0;
+  return async (parsedBytes) => {
+    sinceCollection += parsedBytes;
+    if (!gc || sinceCollection < GC_BUDGET_BYTES) return;
+    gc();
+    sinceCollection = 0;
+    // The trees' finalizers run on the next turn of the event loop.
+    await nextTurn();
+  };
+}
+
 /**
  * The worker side: answers each batch with one result per path. `handle` returns the result and the number of
  * source bytes it parsed, which drives the collections that free native trees.
@@ -175,8 +230,7 @@ function exposeGc(): (() => void) | undefined {
 export function serveBatches<R>(handle: (path: string) => { result: R; parsedBytes: number }): void {
   const port = parentPort;
   if (!port) throw new Error('serveBatches runs in a worker thread');
-  const gc = exposeGc();
-  let sinceCollection = 0;
+  const collect = collector();
   port.on('message', (request: BatchRequest) => {
     void (async () => {
       try {
@@ -184,13 +238,7 @@ export function serveBatches<R>(handle: (path: string) => { result: R; parsedByt
         for (const path of request.paths) {
           const { result, parsedBytes } = handle(path);
           results.push(result);
-          sinceCollection += parsedBytes;
-          if (gc && sinceCollection >= GC_BUDGET_BYTES) {
-            gc();
-            sinceCollection = 0;
-            // The trees' finalizers run on the next turn of the event loop.
-            await nextTurn();
-          }
+          await collect(parsedBytes);
         }
         port.postMessage({ batch: request.batch, results } satisfies BatchReply<R>);
       } catch (err) {

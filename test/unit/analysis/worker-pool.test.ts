@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { planBatches } from '../../../shared/analysis/worker-pool.ts';
+import { planBatches, runPool } from '../../../shared/analysis/worker-pool.ts';
 
 const worker = new URL('file:///unused.mjs');
 const base = { worker, workerData: undefined, workers: 2, batchSize: 4 };
@@ -25,5 +25,34 @@ describe('planBatches', () => {
     const plan = planBatches({ ...base, paths: ['a', 'b'], weights: [1] });
     expect(plan.batches).toEqual([['a', 'b']]);
     expect(plan.order).toBeUndefined();
+  });
+});
+
+describe('runPool on this thread', () => {
+  it('runs every batch through the local handler and returns results in input order', async () => {
+    const paths = ['a', 'bbbb', 'cc', 'ddd'];
+    const seen: string[][] = [];
+    const results = await runPool<string>({
+      ...base,
+      workers: 0,
+      paths,
+      weights: paths.map((p) => p.length),
+      local: (path) => ({ result: path.toUpperCase(), parsedBytes: 0 }),
+      onBatch: (batch) => seen.push([...batch]),
+    });
+    expect(results).toEqual(['A', 'BBBB', 'CC', 'DDD']);
+    expect(seen.flat()).toEqual(['bbbb', 'ddd', 'cc', 'a']);
+  });
+
+  it('rejects when the local handler throws', async () => {
+    const failing = runPool<string>({
+      ...base,
+      workers: 0,
+      paths: ['x'],
+      local: () => {
+        throw new Error('unreadable');
+      },
+    });
+    await expect(failing).rejects.toThrow('unreadable');
   });
 });
