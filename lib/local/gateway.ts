@@ -111,6 +111,8 @@ function requestId(): string {
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  // Without Content-Length or Transfer-Encoding an HTTP/1.1 request has no body (RFC 9112 §6.3).
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -285,6 +287,7 @@ export class LocalGateway {
     const now = new Date();
     const binary = body.length > 0 && !isTextual(headers['content-type']);
     const host = headers.host ?? 'localhost';
+    const query = queryParameters(url.searchParams);
     return {
       version: '2.0',
       routeKey,
@@ -292,7 +295,7 @@ export class LocalGateway {
       rawQueryString: url.search.replace(/^\?/, ''),
       ...(cookies ? { cookies } : {}),
       headers,
-      ...(queryParameters(url.searchParams) ? { queryStringParameters: queryParameters(url.searchParams) } : {}),
+      ...(query ? { queryStringParameters: query } : {}),
       ...(Object.keys(pathParameters).length > 0 ? { pathParameters } : {}),
       requestContext: {
         accountId: LOCAL_ACCOUNT,
