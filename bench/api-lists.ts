@@ -169,8 +169,8 @@ export default {
         },
       ];
 
-      // Enough pages that each p95 rests on a few dozen samples rather than a handful.
-      const rounds = context.quick ? 40 : 500;
+      // Enough pages that each p95 rests on a hundred samples: with fewer, one stall of the emulator moves it.
+      const rounds = context.quick ? 40 : 2000;
       // What every authenticated request writes before it is answered: one Update that counts it in the user's
       // window and returns the revoked tokens. Measured alone, it explains the floor of the ratio.
       const fixed: number[] = [];
@@ -188,7 +188,7 @@ export default {
         // Alternate the two, walking the pages by cursor, so drift in the emulator affects both alike.
         let cursor: string | null = null;
         let startKey: Record<string, unknown> | undefined;
-        for (let i = -5; i < rounds; i++) {
+        for (let i = -20; i < rounds; i++) {
           const t0 = performance.now();
           const { status, body } = await getJson(`${base}${c.path}${cursor ? `&cursor=${cursor}` : ''}`, agent, token);
           const t1 = performance.now();
