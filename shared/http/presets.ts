@@ -160,7 +160,7 @@ export function httpRoute<A extends Access, B extends AnySchema | undefined = un
     before: async (request) => {
       if (options.access !== 'user') return;
       const user = await verifyTokenSignature(bearerToken(request.event.headers?.authorization));
-      // One write counts the request and reads whether the token was revoked.
+      // Counts the request and learns whether the token was revoked, with at most one write.
       const checks = options.rateLimit === false ? assertNotRevoked(user) : admitUserRequest(user);
       logger.appendKeys({ userId: user.userId });
       users.set(request.event, user);

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { countInWindow } from '../db/rate-limits.ts';
-import { countUserRequest } from '../db/user-access.ts';
+import { admitRequest } from '../db/user-access.ts';
 import { ConfigError } from '../runtime/env.ts';
 import { logger } from '../runtime/powertools.ts';
 import { TooManyRequestsError, UnauthorizedError } from './errors.ts';
@@ -49,12 +49,14 @@ export async function enforcePublicRateLimit(event: APIGatewayProxyEventV2): Pro
 }
 
 /**
- * Admits an authenticated request: one write counts it against its user's window and reads whether its token
- * was revoked. 401 for a revoked token (checked first), 429 `RATE_LIMITED` with `Retry-After` past the limit.
- * Unlike the per-IP count this fails closed: when the table does not answer, the revocation is unknown.
+ * Admits an authenticated request: counts it against its user's window and learns whether its token was
+ * revoked, from one write of the user's access item or, within a second of this process's last one, from what
+ * that write returned (shared/db/user-access.ts). 401 for a revoked token (checked first), 429 `RATE_LIMITED`
+ * with `Retry-After` past the limit. Unlike the per-IP count this fails closed: when a write is due and the
+ * table does not answer, the revocation is unknown.
  */
 export async function admitUserRequest(user: { readonly userId: string; readonly jti: string }): Promise<void> {
-  const counted = await countUserRequest(user.userId, user.jti, RATE_LIMITS.user.windowSeconds);
+  const counted = await admitRequest(user.userId, user.jti, RATE_LIMITS.user.windowSeconds, requestLimit('user'));
   if (counted.revoked) throw new UnauthorizedError('The token has been revoked');
   if (counted.count > requestLimit('user')) throw limitExceeded('user', counted.resetsInSeconds);
 }

@@ -113,3 +113,71 @@ describe('user access: revoked tokens and the request window on one item', () =>
     expect(await access.countUserRequest('u-count', 'j', 3600, start + 7201_000)).toMatchObject({ count: 1, revoked: false });
   });
 });
+
+describe('admitting requests: at most one write per user per second and process', () => {
+  const start = 1_800_007_200_000;
+  const stored = async (userId: string) => (await db.getItem<{ count: number }>(access.userAccessKey(userId), { consistent: true }))?.count;
+
+  it('decides from the last write within ACCESS_REFRESH_MS and adds the requests it kept to the next write', async () => {
+    expect(await access.admitRequest('a-keep', 'j', 3600, 1000, start)).toEqual({ count: 1, resetsInSeconds: 3600, revoked: false });
+    for (let i = 1; i <= 9; i++) expect((await access.admitRequest('a-keep', 'j', 3600, 1000, start + i * 10)).count).toBe(1 + i);
+    expect(await stored('a-keep')).toBe(1);
+    const later = await access.admitRequest('a-keep', 'j', 3600, 1000, start + access.ACCESS_REFRESH_MS);
+    expect(later.count).toBe(11);
+    expect(await stored('a-keep')).toBe(11);
+  });
+
+  it('writes every request near the limit, so the limit holds exactly', async () => {
+    const counts: number[] = [];
+    for (let i = 0; i < 7; i++) counts.push((await access.admitRequest('a-limit', 'j', 3600, 5, start + i)).count);
+    expect(counts).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await stored('a-limit')).toBe(7);
+    // With a limit of one there is no room to decide locally at all.
+    await access.admitRequest('a-one', 'j', 3600, 1, start);
+    expect((await access.admitRequest('a-one', 'j', 3600, 1, start + 1)).count).toBe(2);
+    expect(await stored('a-one')).toBe(2);
+  });
+
+  it('refuses a token revoked in this process at once, and one revoked elsewhere from the next write', async () => {
+    const now = Date.now();
+    await access.admitRequest('a-rev', 'mine', 3600, 1000, now);
+    await access.revokeToken('mine', 'a-rev', Math.floor(now / 1000) + 600);
+    expect((await access.admitRequest('a-rev', 'mine', 3600, 1000, now + 1)).revoked).toBe(true);
+    expect((await access.admitRequest('a-rev', 'other', 3600, 1000, now + 2)).revoked).toBe(false);
+    // Another process's logout reaches the table only.
+    await db.updateItem(access.userAccessKey('a-rev'), { revoked: { mine: Math.floor(now / 1000) + 600, other: Math.floor(now / 1000) + 600 } });
+    expect((await access.admitRequest('a-rev', 'other', 3600, 1000, now + 3)).revoked).toBe(false);
+    expect((await access.admitRequest('a-rev', 'other', 3600, 1000, now + access.ACCESS_REFRESH_MS)).revoked).toBe(true);
+  });
+
+  it('starts a new window with a write and drops nothing of the old one already written', async () => {
+    await access.admitRequest('a-window', 'j', 3600, 1000, start);
+    await access.admitRequest('a-window', 'j', 3600, 1000, start + 5);
+    const next = await access.admitRequest('a-window', 'j', 3600, 1000, start + 3600_000);
+    expect(next).toEqual({ count: 1, resetsInSeconds: 3600, revoked: false });
+    expect(await stored('a-window')).toBe(1);
+  });
+
+  it('lets concurrent first requests share one write and counts every one of them', async () => {
+    const counted = await Promise.all(Array.from({ length: 10 }, () => access.admitRequest('a-burst', 'j', 3600, 1000, start)));
+    expect(counted.map((c) => c.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await stored('a-burst')).toBe(1);
+    await access.admitRequest('a-burst', 'j', 3600, 1000, start + access.ACCESS_REFRESH_MS);
+    expect(await stored('a-burst')).toBe(11);
+  });
+
+  it('keeps the requests of a failed write for the next one and fails the request that needed it', async () => {
+    await access.admitRequest('a-fail', 'j', 3600, 1000, start);
+    await access.admitRequest('a-fail', 'j', 3600, 1000, start + 1);
+    const saved = process.env.TABLE_NAME;
+    process.env.TABLE_NAME = 'no-such-table';
+    try {
+      await expect(access.admitRequest('a-fail', 'j', 3600, 1000, start + access.ACCESS_REFRESH_MS)).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    } finally {
+      process.env.TABLE_NAME = saved;
+    }
+    expect(await stored('a-fail')).toBe(1);
+    expect((await access.admitRequest('a-fail', 'j', 3600, 1000, start + access.ACCESS_REFRESH_MS + 1)).count).toBe(3);
+    expect(await stored('a-fail')).toBe(3);
+  });
+});
