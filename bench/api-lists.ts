@@ -14,6 +14,7 @@ import { LOCAL_BUCKET, LOCAL_REGION, LOCAL_TABLE } from '../lib/local/config.ts'
 import { freePort, startEmulators } from '../lib/local/emulators.ts';
 import { LOCAL_CREDENTIALS, provision } from '../lib/local/provision.ts';
 import { startServices } from '../lib/local/stack.ts';
+import { withoutSdkLogger } from '../shared/runtime/sdk-logger.ts';
 import type { BenchContext, BenchModule } from './lib/types.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -101,7 +102,8 @@ export default {
       background: false,
     });
     const agent = new Agent({ keepAlive: true });
-    const bare = DynamoDBDocumentClient.from(new DynamoDBClient({ region: LOCAL_REGION, endpoint: emulators.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS }));
+    // Configured like the handlers' client (shared/runtime/clients.ts), so that only the API's own work differs.
+    const bare = DynamoDBDocumentClient.from(withoutSdkLogger(new DynamoDBClient({ region: LOCAL_REGION, endpoint: emulators.endpoints.dynamodb, credentials: LOCAL_CREDENTIALS })));
     try {
       // Loaded after the services set the environment the data layer reads.
       const { createRepository, emptyStatusCounts } = await import('../shared/db/repositories.ts');

@@ -6,26 +6,27 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV } from '../platform/declarations.ts';
 import { requireEnv } from './env.ts';
+import { withoutSdkLogger } from './sdk-logger.ts';
 
 // Built once per cold start and reused by every invocation; endpoints come from the SDK's own
 // AWS_ENDPOINT_URL_<SERVICE> variables, which is how the local stack points them at its emulators.
 
-export const dynamoClient = new DynamoDBClient({});
+export const dynamoClient = withoutSdkLogger(new DynamoDBClient({}));
 
 export const documentClient = DynamoDBDocumentClient.from(dynamoClient, {
   marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
 });
 
-export const s3 = new S3Client({
+export const s3 = withoutSdkLogger(new S3Client({
   // Emulated S3 stores aws-chunked uploads verbatim unless checksums are only sent when an operation needs them.
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
   forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3),
-});
+}));
 
-export const sqs = new SQSClient({});
+export const sqs = withoutSdkLogger(new SQSClient({}));
 
-export const sfn = new SFNClient({});
+export const sfn = withoutSdkLogger(new SFNClient({}));
 
 let management: { endpoint: string; client: ApiGatewayManagementApiClient } | undefined;
 
@@ -34,7 +35,7 @@ export function websocketManagement(): ApiGatewayManagementApiClient {
   const endpoint = requireEnv(ENV.websocketEndpoint);
   if (management?.endpoint !== endpoint) {
     management?.client.destroy();
-    management = { endpoint, client: new ApiGatewayManagementApiClient({ endpoint }) };
+    management = { endpoint, client: withoutSdkLogger(new ApiGatewayManagementApiClient({ endpoint })) };
   }
   return management.client;
 }
