@@ -173,8 +173,8 @@ export default {
 
       // Enough pages that each p95 rests on a hundred samples: with fewer, one stall of the emulator moves it.
       const rounds = context.quick ? 40 : 2000;
-      // What every authenticated request writes before it is answered: one Update that counts it in the user's
-      // window and returns the revoked tokens. Measured alone, it explains the floor of the ratio.
+      // What an authenticated request writes when its process has not written the user's access item in the last
+      // second: one Update that counts it in the user's window and returns the revoked tokens. Measured alone.
       const fixed: number[] = [];
       for (let i = 0; i < rounds; i++) {
         const t0 = performance.now();

@@ -78,13 +78,6 @@ function windowOf(now: number, windowSeconds: number) {
   return { nowSeconds, windowStart, resetsInSeconds: Math.max(1, windowStart + windowSeconds - nowSeconds) };
 }
 
-/** Counts one request of `userId` and says whether its token `jti` is revoked, always with one write. */
-export async function countUserRequest(userId: string, jti: string, windowSeconds: number, now = Date.now()): Promise<CountedRequest> {
-  const { nowSeconds, windowStart, resetsInSeconds } = windowOf(now, windowSeconds);
-  const { count, access } = await writeRequests(userId, 1, windowStart);
-  return { count, resetsInSeconds, revoked: isRevokedIn(access, jti, nowSeconds) };
-}
-
 /**
  * How long this process decides a user's requests from its last write of the access item before writing again.
  * It bounds how late a revocation made elsewhere is seen here and how long counts wait to be written.

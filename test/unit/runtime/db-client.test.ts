@@ -98,19 +98,19 @@ describe('user access: revoked tokens and the request window on one item', () =>
     for (const jti of jtis) expect(await access.isTokenRevoked('u-par', jti)).toBe(true);
   });
 
-  it('counts requests in fixed windows, re-opening the window when it has passed, and reports revocation', async () => {
+  it('counts requests in fixed windows, re-opening the window when it has passed, and reports revocation (a write per request at a limit of one)', async () => {
     const start = 1_800_000_000_000;
-    expect(await access.countUserRequest('u-count', 'j', 3600, start)).toEqual({ count: 1, resetsInSeconds: 3600, revoked: false });
-    expect(await access.countUserRequest('u-count', 'j', 3600, start + 1000)).toEqual({ count: 2, resetsInSeconds: 3599, revoked: false });
-    const counted = await Promise.all(Array.from({ length: 10 }, () => access.countUserRequest('u-count', 'j', 3600, start + 2000)));
+    expect(await access.admitRequest('u-count', 'j', 3600, 1, start)).toEqual({ count: 1, resetsInSeconds: 3600, revoked: false });
+    expect(await access.admitRequest('u-count', 'j', 3600, 1, start + 1000)).toEqual({ count: 2, resetsInSeconds: 3599, revoked: false });
+    const counted = await Promise.all(Array.from({ length: 10 }, () => access.admitRequest('u-count', 'j', 3600, 1, start + 2000)));
     expect(counted.map((c) => c.count).sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    const next = await Promise.all(Array.from({ length: 5 }, () => access.countUserRequest('u-count', 'j', 3600, start + 3600_000)));
+    const next = await Promise.all(Array.from({ length: 5 }, () => access.admitRequest('u-count', 'j', 3600, 1, start + 3600_000)));
     expect(next.map((c) => c.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
     await access.revokeToken('j', 'u-count', Math.floor(start / 1000) + 7200);
-    expect(await access.countUserRequest('u-count', 'j', 3600, start + 3601_000)).toMatchObject({ count: 6, revoked: true });
-    expect(await access.countUserRequest('u-count', 'other', 3600, start + 3601_000)).toMatchObject({ count: 7, revoked: false });
+    expect(await access.admitRequest('u-count', 'j', 3600, 1, start + 3601_000)).toMatchObject({ count: 6, revoked: true });
+    expect(await access.admitRequest('u-count', 'other', 3600, 1, start + 3601_000)).toMatchObject({ count: 7, revoked: false });
     // Past the token's own expiry its revocation no longer matters.
-    expect(await access.countUserRequest('u-count', 'j', 3600, start + 7201_000)).toMatchObject({ count: 1, revoked: false });
+    expect(await access.admitRequest('u-count', 'j', 3600, 1, start + 7201_000)).toMatchObject({ count: 1, revoked: false });
   });
 });
 
