@@ -85,6 +85,11 @@ export async function countFixPullRequestsSince(repositoryId: string, since: str
   return queryCount({ index: 'gsi1', pk: `REPO#${repositoryId}#FIXPRS`, skBetween: [since, '\uffff'] });
 }
 
+/** Whether the repository's index (gsi1 `REPO#<repoId>#FIXPRS`) lists `pr` yet: the index is eventually consistent. */
+export async function isFixPullRequestIndexed(pr: Pick<FixPullRequest, 'repositoryId' | 'createdAt'>): Promise<boolean> {
+  return (await queryCount({ index: 'gsi1', pk: `REPO#${pr.repositoryId}#FIXPRS`, skBetween: [pr.createdAt, pr.createdAt] })) > 0;
+}
+
 /** How many of a repository's fix pull requests are still open (gsi1 `REPO#<repoId>#FIXPRS`, filter status). */
 export async function countOpenFixPullRequests(repositoryId: string): Promise<number> {
   return queryCount({

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import * as v from 'valibot';
 import type { Finding, LanguageId } from '../analysis/types.ts';
@@ -6,12 +7,15 @@ import {
   getFixJob,
   latestFixPullRequest,
   readFixChange,
+  isFixPullRequestIndexed,
+  type FixChange,
   recordFixPullRequest,
   saveFixChange,
   updateFixAttempt,
   type FixAttemptUpdate,
 } from '../db/fix-pull-requests.ts';
 import { recordFixFailure } from '../db/jobs.ts';
+import { withLease } from '../db/leases.ts';
 import { findRepository, type Repository } from '../db/repositories.ts';
 import { getScan } from '../db/scans.ts';
 import { getVulnerability, type Vulnerability } from '../db/vulnerabilities.ts';
@@ -191,28 +195,17 @@ export async function validateFixStep(input: FixWorkflowState): Promise<FixWorkf
   return { ...state, evidence };
 }
 
-/** openPullRequest: the branch with one commit and the pull request (GitHub) or the branch (local repository). */
-export async function openPullRequestStep(input: FixWorkflowState, options: FixStepOptions = {}): Promise<FixWorkflowState> {
-  const state = v.parse(FixWorkflowStateSchema, input);
-  if (state.outcome) return state;
-  if (!state.evidence) throw new TypeError('openPullRequest needs the validation evidence of validateFix');
-  const previous = await latestFixPullRequest(state.vulnerabilityId);
-  if (previous?.fixId === state.fixId) {
-    // A repeated step whose pull request was opened and recorded already.
-    return { ...state, outcome: { status: 'proposed', prUrl: previous.prUrl, prNumber: previous.prNumber } };
-  }
-  await updateFixAttempt(state, { status: 'opening' });
-  const target = await loadReconciledTarget(state);
-  if ('code' in target) return notProposed(state, target.code, target.reason);
-  const { vulnerability, repo } = target;
-  const veto = await previousFixVeto(vulnerability);
-  if (veto) return notProposed(state, veto.code, veto.reason);
-  const now = options.now?.() ?? new Date();
-  const limits = await checkFixLimits(repo.id, now);
-  if (!limits.ok) return notProposed(state, limits.code, limits.reason);
+/** The lease under which a repository's fix pull requests are counted and opened one at a time. */
+export const fixPullRequestLeaseName = (repositoryId: string) => `REPO#${repositoryId}#FIXPR`;
 
-  const change = await readFixChange(state.fixId);
-  const branch = fixBranchName(vulnerability.id);
+/** Longer than opening a pull request can take inside the step's 60 s; a waiter gives up after 30 s (the step retries). */
+const FIX_PR_LEASE = { ttlMs: 90_000, waitMs: 30_000 } as const;
+
+/** How long the holder waits for the eventually consistent index to list the pull request it recorded. */
+const INDEX_WAIT_MS = 5_000;
+
+/** Opens the fix: a branch with one commit and its pull request on GitHub, the branch alone in a local repository. */
+async function openFix(state: FixWorkflowState, evidence: NonNullable<FixWorkflowState['evidence']>, repo: Repository, vulnerability: Vulnerability, change: FixChange, branch: string, now: Date) {
   const diff = unifiedDiff(change.path, change.before, change.after);
   const description = {
     vulnerabilityId: vulnerability.id,
@@ -227,9 +220,8 @@ export async function openPullRequestStep(input: FixWorkflowState, options: FixS
     diff,
     source: change.source,
     confidence: change.confidence,
-    evidence: { ...state.evidence, changedLines: state.evidence.changedLines ?? diffStat(diff).added + diffStat(diff).removed },
+    evidence: { ...evidence, changedLines: evidence.changedLines ?? diffStat(diff).added + diffStat(diff).removed },
   };
-  let opened: { number: number; url: string; headSha: string };
   if (repo.provider === 'local') {
     const path = localPathOf(repo);
     const { headSha } = await commitFixBranch({
@@ -242,33 +234,67 @@ export async function openPullRequestStep(input: FixWorkflowState, options: FixS
       date: (await requestedAtOf(state)) ?? now.toISOString(),
     });
     // A local repository has no pull requests: the branch is the proposal, numbered 0.
-    opened = { number: 0, url: `${pathToFileURL(path).href}#${branch}`, headSha };
-  } else {
-    opened = await openGithubFixPullRequest(await githubClient(repo), repoRefOf(repo.fullName), {
-      baseSha: change.baseSha,
-      baseBranch: change.baseBranch,
-      branch,
-      path: change.path,
-      content: change.after,
-      commitMessage: fixCommitMessage(description),
-      title: fixTitle(vulnerability.type),
-      body: fixBody(description),
-    });
+    return { number: 0, url: `${pathToFileURL(path).href}#${branch}`, headSha };
   }
-  await recordFixPullRequest({
-    vulnerabilityId: vulnerability.id,
-    repositoryId: repo.id,
-    prNumber: opened.number,
-    prUrl: opened.url,
-    status: 'created',
-    branch,
+  return openGithubFixPullRequest(await githubClient(repo), repoRefOf(repo.fullName), {
     baseSha: change.baseSha,
-    headSha: opened.headSha,
-    filePath: change.path,
-    fingerprint: vulnerability.fingerprint,
-    fixId: state.fixId,
-    confidence: change.confidence,
+    baseBranch: change.baseBranch,
+    branch,
+    path: change.path,
+    content: change.after,
+    commitMessage: fixCommitMessage(description),
+    title: fixTitle(vulnerability.type),
+    body: fixBody(description),
   });
+}
+
+/** openPullRequest: the branch with one commit and the pull request (GitHub) or the branch (local repository). */
+export async function openPullRequestStep(input: FixWorkflowState, options: FixStepOptions = {}): Promise<FixWorkflowState> {
+  const state = v.parse(FixWorkflowStateSchema, input);
+  if (state.outcome) return state;
+  const { evidence } = state;
+  if (!evidence) throw new TypeError('openPullRequest needs the validation evidence of validateFix');
+  const previous = await latestFixPullRequest(state.vulnerabilityId);
+  if (previous?.fixId === state.fixId) {
+    // A repeated step whose pull request was opened and recorded already.
+    return { ...state, outcome: { status: 'proposed', prUrl: previous.prUrl, prNumber: previous.prNumber } };
+  }
+  await updateFixAttempt(state, { status: 'opening' });
+  const target = await loadReconciledTarget(state);
+  if ('code' in target) return notProposed(state, target.code, target.reason);
+  const { vulnerability, repo } = target;
+  const veto = await previousFixVeto(vulnerability);
+  if (veto) return notProposed(state, veto.code, veto.reason);
+  const change = await readFixChange(state.fixId);
+  const branch = fixBranchName(vulnerability.id);
+  // The limit check, the opening and its record happen under the repository's lease, so concurrent fixes
+  // cannot each see room for one more pull request and all open one.
+  const result = await withLease(fixPullRequestLeaseName(repo.id), state.fixId, FIX_PR_LEASE, async () => {
+    const now = options.now?.() ?? new Date();
+    const limits = await checkFixLimits(repo.id, now);
+    if (!limits.ok) return limits;
+    const opened = await openFix(state, evidence, repo, vulnerability, change, branch, now);
+    const record = await recordFixPullRequest({
+      vulnerabilityId: vulnerability.id,
+      repositoryId: repo.id,
+      prNumber: opened.number,
+      prUrl: opened.url,
+      status: 'created',
+      branch,
+      baseSha: change.baseSha,
+      headSha: opened.headSha,
+      filePath: change.path,
+      fingerprint: vulnerability.fingerprint,
+      fixId: state.fixId,
+      confidence: change.confidence,
+    });
+    // The next holder counts through the repository's index: hold on until the record is in it.
+    const until = Date.now() + INDEX_WAIT_MS;
+    while (!(await isFixPullRequestIndexed(record)) && Date.now() < until) await sleep(100);
+    return { ok: true as const, opened };
+  });
+  if (!result.ok) return notProposed(state, result.code, result.reason);
+  const { opened } = result;
   await updateFixAttempt(state, { status: 'proposed', code: null, reason: null });
   await recordActivity(repo.userId, {
     type: 'fix_pr_created',

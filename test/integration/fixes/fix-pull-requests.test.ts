@@ -268,6 +268,30 @@ describe('limits per repository', () => {
       delete process.env.FIX_PR_MAX_PER_DAY;
     }
   }, 90_000);
+
+  it('hold for a burst of fix workflows of one repository running at the same time', async () => {
+    const paths = ['a/one.js', 'b/two.js', 'c/three.js', 'd/four.js', 'e/five.js'];
+    const { fake, vulns } = await githubRepository('burst-app', Object.fromEntries(paths.map((p) => [p, HASH_JS])));
+    const targets = paths.map((p) => vulns.find((v) => v.filePath === p)!);
+    process.env.FIX_PR_MAX_OPEN = '2';
+    try {
+      // Every request sees no open pull request yet, so all five are queued.
+      const fixIds: string[] = [];
+      for (const target of targets) {
+        const queued = await requestFix(target.id);
+        expect(queued.status).toBe(202);
+        fixIds.push(queued.body.fixId as string);
+      }
+      const executions = await Promise.all(fixIds.map((fixId) => runFixJob(services, fixId)));
+      expect(executions.map((e) => e.status)).toEqual(fixIds.map(() => 'SUCCEEDED'));
+      expect(git.pulls(fake.fullName)).toHaveLength(2);
+      const fixes = await Promise.all(targets.map(async (target) => (await detail(target.id)).body.fix as { status: string; code?: string }));
+      expect(fixes.filter((f) => f.status === 'proposed')).toHaveLength(2);
+      expect(fixes.filter((f) => f.status === 'not_proposed').map((f) => f.code)).toEqual(['OPEN_FIX_PR_LIMIT', 'OPEN_FIX_PR_LIMIT', 'OPEN_FIX_PR_LIMIT']);
+    } finally {
+      delete process.env.FIX_PR_MAX_OPEN;
+    }
+  }, 120_000);
 });
 
 describe('a fix in a connected local repository', () => {

@@ -5,6 +5,7 @@ setBaseEnv();
 const dynamo = await startDynamo();
 const db = await import('../../../shared/db/client.ts');
 const access = await import('../../../shared/db/user-access.ts');
+const leases = await import('../../../shared/db/leases.ts');
 
 afterAll(async () => {
   await dynamo.stop();
@@ -179,5 +180,54 @@ describe('admitting requests: at most one write per user per second and process'
     expect(await stored('a-fail')).toBe(1);
     expect((await access.admitRequest('a-fail', 'j', 3600, 1000, start + access.ACCESS_REFRESH_MS + 1)).count).toBe(3);
     expect(await stored('a-fail')).toBe(3);
+  });
+});
+
+describe('leases: one holder at a time', () => {
+  it('is taken by one holder, refused to others until released or lapsed, and re-taken by its holder', async () => {
+    const now = Date.now();
+    expect(await leases.tryAcquireLease('res-1', 'a', 10_000, now)).toBe(true);
+    expect(await leases.tryAcquireLease('res-1', 'b', 10_000, now + 1)).toBe(false);
+    expect(await leases.tryAcquireLease('res-1', 'a', 10_000, now + 2)).toBe(true);
+    // Another holder's release does nothing.
+    await leases.releaseLease('res-1', 'b');
+    expect(await leases.tryAcquireLease('res-1', 'b', 10_000, now + 3)).toBe(false);
+    await leases.releaseLease('res-1', 'a');
+    expect(await leases.tryAcquireLease('res-1', 'b', 10_000, now + 4)).toBe(true);
+    // A holder that never releases loses the lease when it lapses.
+    expect(await leases.tryAcquireLease('res-1', 'c', 10_000, now + 10_005)).toBe(true);
+    expect(await db.getItem(leases.leaseKey('res-1'))).toMatchObject({ holder: 'c', heldUntil: now + 20_005 });
+  });
+
+  it('runs concurrent holders one after the other and releases after a failure too', async () => {
+    let inside = 0;
+    let most = 0;
+    const order: string[] = [];
+    const run = (holder: string) =>
+      leases.withLease('res-2', holder, { ttlMs: 10_000, waitMs: 10_000, pollMs: 20 }, async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        inside -= 1;
+        order.push(holder);
+        if (holder === 'h2') throw new Error('failed inside');
+        return holder;
+      });
+    const results = await Promise.allSettled(['h1', 'h2', 'h3', 'h4'].map(run));
+    expect(most).toBe(1);
+    expect(order.sort()).toEqual(['h1', 'h2', 'h3', 'h4']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(await db.getItem(leases.leaseKey('res-2'))).toBeUndefined();
+  });
+
+  it('gives up with LeaseBusyError when the lease stays held for the whole wait', async () => {
+    expect(await leases.tryAcquireLease('res-3', 'owner', 60_000)).toBe(true);
+    let ran = false;
+    const attempt = leases.withLease('res-3', 'waiter', { ttlMs: 10_000, waitMs: 100, pollMs: 20 }, async () => {
+      ran = true;
+    });
+    await expect(attempt).rejects.toBeInstanceOf(leases.LeaseBusyError);
+    expect(ran).toBe(false);
+    expect(await db.getItem(leases.leaseKey('res-3'))).toMatchObject({ holder: 'owner' });
   });
 });
