@@ -69,6 +69,22 @@ export function branchRevision(branch: string): string {
   return branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
 }
 
+/**
+ * Whether `target` contains the one-commit fix `fixCommit` (changing `path`): as an ancestor (fast-forward or
+ * merge commit); as an equivalent change, the way squash merges, rebases and cherry-picks land it (`git cherry`
+ * matches patch ids, so a new message or author does not matter); or with `path` at `target` exactly as the fix
+ * left it (a squash that also resolved a conflict elsewhere).
+ */
+export async function fixLandedIn(repo: string, fixCommit: string, target: string, path?: string): Promise<boolean> {
+  const { code } = await git(repo, ['merge-base', '--is-ancestor', fixCommit, target], { okCodes: [1] });
+  if (code === 0) return true;
+  const { stdout } = await git(repo, ['cherry', target, fixCommit, `${fixCommit}^`]);
+  if (text(stdout).split('\n').some((line) => line.startsWith('- '))) return true;
+  if (!path) return false;
+  const [fixed, current] = await Promise.all([readFileAtCommit(repo, fixCommit, path), readFileAtCommit(repo, target, path)]);
+  return fixed !== undefined && current !== undefined && fixed.equals(current);
+}
+
 /** A file's content at a commit, or undefined when it is not a regular file there. */
 export async function readFileAtCommit(repo: string, commit: string, path: string): Promise<Buffer | undefined> {
   if (!isSafeRepoPath(path)) return undefined;

@@ -341,9 +341,11 @@ describe('a fix in a connected local repository', () => {
     expect((await detail(vuln.id)).body).toMatchObject({ fix: { status: 'proposed' }, fixPullRequest: { status: 'created' } });
   }, 60_000);
 
-  it('counts a fix branch merged into the default branch as merged, and a deleted one as declined', async () => {
+  it('counts a fix branch squash-merged into the default branch as merged, and a deleted one as declined', async () => {
     const merged = vulnIn('src/digest.js');
-    run('merge', '--quiet', '--ff-only', `codeguardian-fix-${merged.id}`);
+    run('merge', '--quiet', '--squash', `codeguardian-fix-${merged.id}`);
+    run('-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', 'commit', '--quiet', '-m', 'Use SHA-256 for digests');
+    run('branch', '--quiet', '-D', `codeguardian-fix-${merged.id}`);
     const declined = vulnIn('src/checksum.js');
     const queued = await requestFix(declined.id);
     expect(queued.status).toBe(202);

@@ -11,12 +11,88 @@ import { installGitData, type GitData } from '../../../support/fake-github/git-d
 jest.setTimeout(30_000);
 
 setBaseEnv();
-const { commitFixBranch, readFileAtCommit, resolveCommit } = await import('../../../../shared/fix/local-git.ts');
+const { commitFixBranch, fixLandedIn, readFileAtCommit, resolveCommit } = await import('../../../../shared/fix/local-git.ts');
 const { openGithubFixPullRequest, readGithubFile, branchHead } = await import('../../../../shared/fix/github.ts');
 const { installationClient, resetGithubClient } = await import('../../../../shared/github/client.ts');
 
 const SOURCE = "const crypto = require('crypto');\nmodule.exports = (v) => crypto.createHash('md5').update(v).digest('hex');\n";
 const FIXED = SOURCE.replace("'md5'", "'sha256'");
+
+describe('whether a local fix landed in the default branch', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cg-local-landed-'));
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=Dev', '-c', 'user.email=dev@example.com', ...args], { encoding: 'utf8' }).trim();
+  let base = '';
+  const propose = async (branch: string) =>
+    (await commitFixBranch({ repo: dir, baseSha: base, branch, path: 'src/hash.js', content: FIXED, message: 'fix\n', date: '2026-11-23T18:00:00Z' })).headSha;
+  /** A fresh main at the base with one unrelated commit on it, so nothing lands by fast-forward alone. */
+  const resetMain = (name: string) => {
+    git('checkout', '--quiet', '-B', name, base);
+    writeFileSync(join(dir, 'README.md'), `# ${name}\n`);
+    git('add', 'README.md');
+    git('commit', '--quiet', '-m', `docs for ${name}`);
+  };
+  const landed = async (fix: string, target: string) => fixLandedIn(dir, fix, git('rev-parse', target), 'src/hash.js');
+
+  beforeAll(() => {
+    git('init', '--quiet', '--initial-branch=main');
+    execFileSync('mkdir', ['-p', join(dir, 'src')]);
+    writeFileSync(join(dir, 'src/hash.js'), SOURCE);
+    writeFileSync(join(dir, 'src/other.js'), 'module.exports = 1;\n');
+    git('add', '.');
+    git('commit', '--quiet', '-m', 'initial');
+    base = git('rev-parse', 'HEAD');
+  });
+
+  it('is not landed while the default branch lacks it', async () => {
+    resetMain('t-open');
+    expect(await landed(await propose('fix-open'), 't-open')).toBe(false);
+  });
+
+  it('is landed through a merge commit or a fast-forward', async () => {
+    const fix = await propose('fix-merge');
+    resetMain('t-merge');
+    git('merge', '--quiet', '--no-edit', 'fix-merge');
+    expect(await landed(fix, 't-merge')).toBe(true);
+    git('checkout', '--quiet', '-B', 't-ff', base);
+    git('merge', '--quiet', '--ff-only', 'fix-merge');
+    expect(await landed(fix, 't-ff')).toBe(true);
+  });
+
+  it('is landed through a squash merge, with its branch deleted afterwards and other work after it', async () => {
+    const fix = await propose('fix-squash');
+    resetMain('t-squash');
+    git('merge', '--quiet', '--squash', 'fix-squash');
+    git('commit', '--quiet', '-m', 'Squashed: use sha256');
+    git('branch', '--quiet', '-D', 'fix-squash');
+    // Later work on the same file: only the squashed commit's patch still matches the fix.
+    writeFileSync(join(dir, 'src/hash.js'), `${FIXED}// reviewed\n`);
+    git('commit', '--quiet', '-am', 'later work');
+    expect(await resolveCommit(dir, fix)).toBe(fix);
+    expect(await landed(fix, 't-squash')).toBe(true);
+  });
+
+  it('is landed through a cherry-pick with another message', async () => {
+    const fix = await propose('fix-pick');
+    resetMain('t-pick');
+    git('cherry-pick', '--no-commit', fix);
+    git('commit', '--quiet', '-m', 'Picked the hash fix');
+    expect(await landed(fix, 't-pick')).toBe(true);
+  });
+
+  it('is landed when the file reads exactly as the fix left it, though the change was made another way', async () => {
+    const fix = await propose('fix-by-hand');
+    resetMain('t-hand');
+    writeFileSync(join(dir, 'src/hash.js'), FIXED);
+    writeFileSync(join(dir, 'src/other.js'), 'module.exports = 3;\n');
+    git('commit', '--quiet', '-am', 'hash and other changes together');
+    expect(await landed(fix, 't-hand')).toBe(true);
+    // A different change to the same line is not the fix.
+    resetMain('t-other');
+    writeFileSync(join(dir, 'src/hash.js'), SOURCE.replace("'md5'", "'sha512'"));
+    git('commit', '--quiet', '-am', 'sha512 instead');
+    expect(await landed(fix, 't-other')).toBe(false);
+  });
+});
 
 describe('a fix branch in a local repository', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cg-local-fix-'));
