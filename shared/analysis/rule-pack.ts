@@ -139,9 +139,46 @@ function closing(re: string, i: number): number {
   return re.length;
 }
 
+/** Alternatives a product of literal pieces may grow to before it is cut into separate clauses. */
+const MAX_LITERALS = 64;
+
+/**
+ * The finite set of strings a regex (or group body) matches when it is only literals, groups of literals and
+ * alternatives, e.g. `(fs|fsp)\\.(read|write)` gives four; undefined when anything else is in it.
+ */
+function exactStrings(re: string): string[] | undefined {
+  const out: string[] = [];
+  for (const alt of splitAlternatives(re)) {
+    let strings = [''];
+    for (let i = 0; i < alt.length; ) {
+      const c = alt[i] as string;
+      let piece: string[] | undefined;
+      let next = i + 1;
+      if (c === '\\') {
+        const e = alt[i + 1] ?? '';
+        next = i + 2;
+        piece = /[.\-/'"$^*+?()[\]{}|\\]/.test(e) ? [e] : undefined;
+      } else if (c === '(') {
+        next = closing(alt, i);
+        const inner = alt.slice(i + 1, next - 1);
+        piece = inner.startsWith('?') && !inner.startsWith('?:') ? undefined : exactStrings(inner.replace(/^\?:/, ''));
+      } else if (!'[.^$|*+?{'.includes(c)) piece = [c];
+      if (!piece || /^[?*+{]/.test(alt.slice(next))) return undefined;
+      strings = strings.flatMap((s) => piece.map((p) => s + p));
+      if (strings.length > MAX_LITERALS) return undefined;
+      i = next;
+    }
+    out.push(...strings);
+    if (out.length > MAX_LITERALS) return undefined;
+  }
+  return out;
+}
+
 /**
  * Literal text that every match of a regex must contain, as alternatives (lower-cased; the pre-check is
  * case-insensitive). Parses just enough regex syntax: literal runs, groups, classes, escapes, quantifiers.
+ * Consecutive literals and groups of literals join into one clause of whole strings (`(req|request)\\.(body|query)`
+ * gives `req.body`, `request.query`, …), which occur in far fewer files than any of their parts.
  */
 export function regexAnchors(regex: unknown): string[][] {
   if (typeof regex !== 'string') return [];
@@ -152,15 +189,17 @@ export function regexAnchors(regex: unknown): string[][] {
   }
   const re = alternatives[0] ?? '';
   const candidates: string[][] = [];
-  let run = '';
+  // Every match contains one of these strings, ending at the current position.
+  let runs = [''];
   const flush = () => {
-    if (usefulAnchor(run)) candidates.push([run.toLowerCase()]);
-    run = '';
+    const words = [...new Set(runs.map((r) => r.toLowerCase()))];
+    if (words.every(usefulAnchor)) candidates.push(words);
+    runs = [''];
   };
   let i = 0;
   while (i < re.length) {
     const c = re[i] as string;
-    let item: { literal?: string; group?: string[][] } = {};
+    let item: { literal?: string; exact?: string[]; group?: string[][] } = {};
     let next = i + 1;
     if (c === '\\') {
       const e = re[i + 1] ?? '';
@@ -168,8 +207,10 @@ export function regexAnchors(regex: unknown): string[][] {
       item = /[.\-/'"$^*+?()[\]{}|]/.test(e) ? { literal: e } : {};
     } else if (c === '(') {
       next = closing(re, i);
+      const lookaround = re[i + 1] === '?' && /^\?[=!<]/.test(re.slice(i + 1));
       const inner = re.slice(i + 1, next - 1).replace(/^\?(?:[:=!]|<[=!]|[a-zA-Z]*:)/, '');
-      item = { group: re[i + 1] === '?' && /^\?[=!<]/.test(re.slice(i + 1)) ? [] : regexAnchors(inner) };
+      const exact = lookaround ? undefined : exactStrings(inner);
+      item = lookaround ? { group: [] } : exact ? { exact } : { group: regexAnchors(inner) };
     } else if (c === '[') {
       next = closing(re, i);
     } else if (!'.^$|'.includes(c)) {
@@ -179,11 +220,16 @@ export function regexAnchors(regex: unknown): string[][] {
     const optional = /^(\?|\*|\{0[,}])/.test(q);
     const quantified = optional || /^(\+|\{\d)/.test(q);
     if (item.literal !== undefined && !optional) {
-      run += item.literal;
+      runs = runs.map((r) => r + item.literal);
       if (quantified) flush();
+    } else if (item.exact && !quantified) {
+      const exact = item.exact;
+      if (runs.length * exact.length > MAX_LITERALS) flush();
+      runs = runs.flatMap((r) => exact.map((e) => r + e));
     } else {
       flush();
-      if (item.group && !optional) candidates.push(...item.group);
+      if (item.exact && !optional) candidates.push([...new Set(item.exact.map((e) => e.toLowerCase()))]);
+      else if (item.group && !optional) candidates.push(...item.group);
     }
     i = next;
     const quantifier = /^(?:[?*+]|\{\d*,?\d*\})\??/.exec(re.slice(i));
@@ -198,10 +244,14 @@ function usefulAnchor(word: string): boolean {
   return word.length >= 3 || (word.length === 2 && /[^A-Za-z0-9_]/.test(word));
 }
 
-/** Of several necessary conditions, the one that filters best: fewest alternatives, then longest words. */
+/**
+ * Of several necessary conditions, the one that filters best: the longest shortest word (long literals are
+ * rare in code), then the fewest alternatives.
+ */
 function bestAnchors(candidates: readonly string[][]): string[] | undefined {
   const useful = candidates.filter((c) => c.length > 0 && c.every(usefulAnchor));
-  useful.sort((a, b) => a.length - b.length || Math.min(...b.map((w) => w.length)) - Math.min(...a.map((w) => w.length)));
+  const shortest = (c: readonly string[]) => Math.min(...c.map((w) => w.length));
+  useful.sort((a, b) => shortest(b) - shortest(a) || a.length - b.length);
   return useful[0];
 }
 
@@ -273,6 +323,54 @@ function cheapenRegexes<T>(value: T): T {
   if (!value || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) out[key] = key === 'regex' && typeof v === 'string' ? asciiRegex(v) : cheapenRegexes(v);
+  return out as T;
+}
+
+const ATOMIC_COST: Record<string, number> = { kind: 1, nthChild: 1, range: 1, pattern: 3, regex: 4 };
+const RELATIONAL = ['has', 'inside', 'precedes', 'follows'] as const;
+
+/** A rough cost of evaluating a rule at one node: searches that may visit a whole subtree or file weigh most. */
+function ruleCost(rule: unknown, utils: Record<string, unknown>, seen: ReadonlySet<string> = new Set()): number {
+  if (!rule || typeof rule !== 'object') return 0;
+  const r = rule as Record<string, unknown>;
+  let cost = 0;
+  for (const [key, weight] of Object.entries(ATOMIC_COST)) if (r[key] !== undefined) cost += weight;
+  for (const key of RELATIONAL) {
+    const sub = r[key] as Record<string, unknown> | undefined;
+    if (!sub) continue;
+    const inner = ruleCost(sub, utils, seen);
+    // `stopBy: end` (or a rule) walks every descendant or ancestor; a field or neighbour is one node.
+    cost += sub.stopBy !== undefined && sub.stopBy !== 'neighbor' ? 30 + 20 * inner : sub.field !== undefined ? 1 + inner : 3 + 2 * inner;
+  }
+  for (const sub of [...((r.all as unknown[]) ?? []), ...((r.any as unknown[]) ?? []), r.not]) cost += ruleCost(sub, utils, seen);
+  if (typeof r.matches === 'string' && !seen.has(r.matches)) cost += ruleCost(utils[r.matches], utils, new Set([...seen, r.matches]));
+  return cost;
+}
+
+/**
+ * Puts a rule's conditions in the order that fails fastest. ast-grep checks a rule object's atomic keys, then
+ * its `all`/`any`/`not`/`matches`, then its relational keys; so a cheap `has: { field, regex }` beside an
+ * `all` that searches a whole subtree ran after that search at every candidate node. Each object becomes its
+ * atomic keys plus one `all` of its other conditions, cheapest first. A conjunction's meaning does not depend
+ * on its order; `any` keeps its order, as the first branch that matches binds the metavariables.
+ */
+export function orderForSpeed<T>(rule: T, utils: Record<string, unknown>): T {
+  if (Array.isArray(rule)) return rule.map((r) => orderForSpeed(r, utils)) as T;
+  if (!rule || typeof rule !== 'object') return rule;
+  const r = rule as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const conjuncts: Record<string, unknown>[] = [];
+  for (const [key, value] of Object.entries(r)) {
+    if (key in ATOMIC_COST || key === 'stopBy' || key === 'field') out[key] = key === 'stopBy' ? orderForSpeed(value, utils) : value;
+    else if (key === 'all') conjuncts.push(...(value as unknown[]).map((v) => orderForSpeed(v as Record<string, unknown>, utils)));
+    else if (key === 'any') conjuncts.push({ any: (value as unknown[]).map((v) => orderForSpeed(v, utils)) });
+    else conjuncts.push({ [key]: orderForSpeed(value, utils) });
+  }
+  if (conjuncts.length === 1 && !('all' in r)) Object.assign(out, conjuncts[0]);
+  else if (conjuncts.length > 0) {
+    const costs = new Map(conjuncts.map((c) => [c, ruleCost(c, utils)]));
+    out.all = [...conjuncts].sort((a, b) => (costs.get(a) ?? 0) - (costs.get(b) ?? 0));
+  }
   return out as T;
 }
 
@@ -384,10 +482,11 @@ export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
       ids.set(def.id, file);
       const languages = effectiveLanguages(dir, def.languages);
       const utils = cheapenRegexes(referencedUtils([def.rule, def.constraints], { ...(pack.output.utils ?? {}), ...(def.utils ?? {}) })) as Record<string, Rule>;
+      const rule = cheapenRegexes(def.rule) as Rule;
       const config: NapiConfig = {
-        rule: cheapenRegexes(def.rule) as Rule,
+        rule: orderForSpeed(rule, utils),
         ...(def.constraints ? { constraints: cheapenRegexes(def.constraints) as Record<string, Rule> } : {}),
-        ...(Object.keys(utils).length > 0 ? { utils } : {}),
+        ...(Object.keys(utils).length > 0 ? { utils: Object.fromEntries(Object.entries(utils).map(([name, util]) => [name, orderForSpeed(util, utils)])) } : {}),
       };
       for (const language of languages) {
         try {
@@ -397,7 +496,7 @@ export function loadRuleSet(rulesDir: string = DEFAULT_RULES_DIR): RuleSet {
           throw new RulePackError(file, def.id, `does not compile for ${language}: ${(err as Error).message.split('\n').join(' ')}`);
         }
       }
-      rules.push({ ...def, languages, file, config, anchors: ruleAnchors(config.rule, utils) });
+      rules.push({ ...def, languages, file, config, anchors: ruleAnchors(rule, utils) });
     }
   }
   return { rules, byLanguage: groupByLanguage(rules), version };

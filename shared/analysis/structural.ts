@@ -4,6 +4,7 @@
  * as one combined `any` rule so the tree is walked once; each hit is then attributed to the rules it matches.
  */
 import type { NapiConfig, Rule, SgNode } from '@ast-grep/napi';
+import { LiteralSet } from './literal-set.ts';
 import { getRuleSet, type CompiledRule, type RuleSet } from './rule-pack.ts';
 import type { Analyzer, Edit, FileContext, LanguageId, RawFinding } from './types.ts';
 
@@ -40,9 +41,9 @@ function truncate(text: string): string {
   return text.length > MAX_SNIPPET_LENGTH ? `${text.slice(0, MAX_SNIPPET_LENGTH)}…` : text;
 }
 
-/** `lowerSource` is the file's source lower-cased once, since anchors are case-insensitive. */
-export function anchorsPresent(rule: CompiledRule, lowerSource: string): boolean {
-  return rule.anchors.every((clause) => clause.some((a) => lowerSource.includes(a)));
+/** Whether every anchor clause of a rule has a literal in the file, given which literals it contains. */
+function anchorsPresent(clauses: readonly (readonly number[])[], found: Uint8Array): boolean {
+  return clauses.every((clause) => clause.some((id) => found[id] === 1));
 }
 
 function toFinding(rule: CompiledRule, node: SgNode, file: FileContext): RawFinding {
@@ -97,13 +98,19 @@ interface PlannedRule {
   readonly combinedUtils: Record<string, Rule>;
   /** Constraints apply to a whole config, so such rules cannot join a combined one. */
   readonly combinable: boolean;
+  /** The rule's anchor clauses as indices into the plan's literals. */
+  readonly clauses: readonly (readonly number[])[];
 }
 
 const MAX_CACHED_COMBINATIONS = 512;
 
 class LanguagePlan {
   private readonly combined = new Map<string, NapiConfig>();
-  constructor(readonly rules: readonly PlannedRule[]) {}
+  constructor(
+    readonly rules: readonly PlannedRule[],
+    /** Every anchor of the language's rules, found in a file in one pass. */
+    readonly literals: LiteralSet,
+  ) {}
 
   /**
    * Gives each utility a config-wide name. Rules of one pack share its utilities, so identical definitions
@@ -111,8 +118,13 @@ class LanguagePlan {
    */
   static of(rules: readonly CompiledRule[]): LanguagePlan {
     const shared = new Map<string, string>();
-    return new LanguagePlan(
-      rules.map((rule) => {
+    const literalIds = new Map<string, number>();
+    const idOf = (literal: string): number => {
+      let id = literalIds.get(literal);
+      if (id === undefined) literalIds.set(literal, (id = literalIds.size));
+      return id;
+    };
+    const planned = rules.map((rule): PlannedRule => {
         const names = new Map<string, string>();
         for (const [name, util] of Object.entries(rule.config.utils ?? {})) {
           const key = `${rule.file}\0${name}\0${JSON.stringify(util)}`;
@@ -125,9 +137,10 @@ class LanguagePlan {
         }
         const utils: Record<string, Rule> = {};
         for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[names.get(name) as string] = renameUtils(util, names) as Rule;
-        return { rule, combinedRule: renameUtils(rule.config.rule, names) as Rule, combinedUtils: utils, combinable: !rule.config.constraints };
-      }),
-    );
+        const clauses = rule.anchors.map((clause) => clause.map(idOf));
+        return { rule, combinedRule: renameUtils(rule.config.rule, names) as Rule, combinedUtils: utils, combinable: !rule.config.constraints, clauses };
+    });
+    return new LanguagePlan(planned, new LiteralSet([...literalIds.keys()]));
   }
 
   /** One config matching any of the given rules; cached per set of rules, as files repeat the same sets. */
@@ -158,11 +171,11 @@ export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}
       if (!plan) return [];
       const findings: RawFinding[] = [];
       const top = file.root.root();
-      const lower = file.source.toLowerCase();
+      const found = plan.literals.scan(file.source);
       const combinable: number[] = [];
       const separate: CompiledRule[] = [];
       plan.rules.forEach((planned, i) => {
-        if (!anchorsPresent(planned.rule, lower)) return;
+        if (!anchorsPresent(planned.clauses, found)) return;
         if (planned.combinable) combinable.push(i);
         else separate.push(planned.rule);
       });

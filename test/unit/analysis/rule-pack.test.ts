@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { asciiRegex, loadRuleSet, regexAnchors, RULE_SNAPSHOT_FILE, ruleAnchors, RulePackError, writeRuleSnapshot } from '../../../shared/analysis/rule-pack.ts';
+import { parseSource } from '../../../shared/analysis/languages.ts';
+import { asciiRegex, loadRuleSet, orderForSpeed, regexAnchors, RULE_SNAPSHOT_FILE, ruleAnchors, RulePackError, writeRuleSnapshot } from '../../../shared/analysis/rule-pack.ts';
 
 const good = `
   - id: python.demo-eval
@@ -97,7 +98,7 @@ describe('rule pack loader', () => {
 
 describe('rule anchors', () => {
   it('extracts necessary literals from regexes', () => {
-    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.'], ['sum', 'new']]);
+    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.sum', 'md5.new']]);
     expect(regexAnchors('^((child_process|cp)\\.)?(exec|execSync)$')).toEqual([['exec', 'execsync']]);
     expect(regexAnchors('(?i)^(password|secret)$')).toEqual([['password', 'secret']]);
     expect(regexAnchors('abc?d')).toEqual([]);
@@ -105,11 +106,36 @@ describe('rule anchors', () => {
     expect(regexAnchors('\\]\\[')).toEqual([['][']]);
   });
 
+  it('joins consecutive literals and literal groups into whole strings, within a bound', () => {
+    expect(regexAnchors('^(req|request)\\.(body|query)\\b')).toEqual([['req.body', 'req.query', 'request.body', 'request.query']]);
+    // A repeated group is necessary once but cannot be joined with what follows it.
+    expect(regexAnchors('(abc|abd)+xyz')).toEqual([['abc', 'abd'], ['xyz']]);
+    // Too many combinations: the parts stay separate clauses.
+    const many = Array.from({ length: 9 }, (_, i) => `name${i}`).join('|');
+    expect(regexAnchors(`^(${many})\\.(${many})$`)).toEqual([[...Array.from({ length: 9 }, (_, i) => `name${i}.`)], Array.from({ length: 9 }, (_, i) => `name${i}`)]);
+  });
+
   it('combines clauses across relations and utilities, and gives none for bare kinds', () => {
     expect(ruleAnchors({ pattern: 'hashlib.md5($X)' })).toEqual([['hashlib']]);
     expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { pattern: 'exec($X)' }] })).toEqual([['eval', 'exec']]);
     expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { kind: 'call' }] })).toEqual([]);
     expect(ruleAnchors({ kind: 'call', has: { matches: 'u' } }, { u: { regex: '^yaml\\.load$' } })).toEqual([['yaml.load']]);
+  });
+
+  it('orders conjunctions cheapest first without changing what a rule matches', () => {
+    const utils = { deep: { has: { stopBy: 'end', kind: 'identifier', regex: '^req$' } } };
+    const rule = { kind: 'call_expression', all: [{ has: { field: 'arguments', matches: 'deep' } }], has: { field: 'function', regex: '^eval$' } };
+    expect(orderForSpeed(rule, utils)).toEqual({
+      kind: 'call_expression',
+      all: [{ has: { field: 'function', regex: '^eval$' } }, { has: { field: 'arguments', matches: 'deep' } }],
+    });
+    // `any` keeps its order: its first matching branch binds the metavariables a fix uses.
+    expect(orderForSpeed({ any: [{ has: { stopBy: 'end', kind: 'x' } }, { kind: 'y' }] }, {})).toEqual({ any: [{ has: { stopBy: 'end', kind: 'x' } }, { kind: 'y' }] });
+    const source = 'eval(req); eval(x); other(req);';
+    const root = parseSource('javascript', source).root();
+    const texts = (config: object) => root.findAll({ rule: config, utils } as never).map((n) => n.text());
+    expect(texts(orderForSpeed(rule, utils))).toEqual(texts(rule));
+    expect(texts(rule)).toEqual(['eval(req)']);
   });
 
   it('rewrites Unicode shorthand classes as ASCII ones', () => {
