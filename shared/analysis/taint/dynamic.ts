@@ -6,7 +6,7 @@
  * imports resolved (`sp.call` after `import subprocess as sp` is `subprocess.call`). Nested functions passed as
  * callbacks are analysed in place, so closures see the variables of the function around them.
  */
-import type { SgNode } from '@ast-grep/napi';
+import type { Rule, SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
 import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, ownCallPattern, selectEntryPoints, wordPattern } from './engine.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
@@ -29,8 +29,31 @@ const FUNCTION_KINDS: Record<DynamicLanguage, readonly string[]> = {
   python: ['function_definition'],
   go: ['function_declaration', 'method_declaration', 'func_literal'],
 };
+/** Nodes that bind imported names: Python and JavaScript imports, Go import specs, and JavaScript declarators (for `require`). */
+const IMPORT_KINDS: Record<DynamicLanguage, readonly string[]> = {
+  javascript: ['import_statement', 'variable_declarator'],
+  python: ['import_statement', 'import_from_statement'],
+  go: ['import_spec'],
+};
 const STATEMENT_LISTS = new Set(['statement_block', 'block', 'statement_list', 'program', 'module', 'else_clause', 'finally_clause', 'class_body', 'expression_statement']);
 const PUNCTUATION = new Set(['(', ')', ',', '[', ']', '{', '}', '...', '*', '**']);
+/** The object and key (property or index) fields of member and subscript expressions, by node kind. */
+const ACCESS: Readonly<Record<string, { readonly object: string; readonly key: string; readonly member: boolean }>> = {
+  member_expression: { object: 'object', key: 'property', member: true },
+  attribute: { object: 'object', key: 'attribute', member: true },
+  selector_expression: { object: 'operand', key: 'field', member: true },
+  subscript_expression: { object: 'object', key: 'index', member: false },
+  subscript: { object: 'value', key: 'subscript', member: false },
+  index_expression: { object: 'operand', key: 'index', member: false },
+};
+
+/** A field of a node by a name known only at run time. */
+function fieldOf(node: Node, name: string): Node | null {
+  return node.field(name as Parameters<Node['field']>[0]) as Node | null;
+}
+
+/** Parents of declarations that are not nested in another function or block. */
+const TOP_LEVEL = new Set(['program', 'module', 'source_file']);
 const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
 
 /** The simple name of a declared type: `*http.Request` → `Request`, `Optional[str]` → `Optional`. */
@@ -39,8 +62,7 @@ function simpleType(text: string): string {
   return base.slice(base.lastIndexOf('.') + 1);
 }
 
-function unquote(node: Node, lang: DynamicLanguage): string {
-  const text = node.text();
+function unquote(text: string, lang: DynamicLanguage): string {
   if (lang === 'python') {
     const q = text.match(/^[a-zA-Z]*("""|'''|"|')/);
     const quote = q?.[1] ?? '"';
@@ -49,11 +71,33 @@ function unquote(node: Node, lang: DynamicLanguage): string {
   return text.slice(1, -1).replace(/\\(.)/g, (_m, e: string) => ({ n: '\n', t: '\t', r: '\r' })[e] ?? e);
 }
 
+/** Start offsets of every match of the patterns in the text, sorted. */
+function sitesOf(text: string, patterns: readonly RegExp[]): number[] {
+  const sites: number[] = [];
+  for (const p of patterns) for (const m of text.matchAll(new RegExp(p.source, 'g'))) sites.push(m.index);
+  return sites.sort((a, b) => a - b);
+}
+
+/** Whether a sorted list of offsets has one in [start, end). */
+function hasSiteIn(sites: readonly number[], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = sites.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sites[mid]! < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < sites.length && sites[lo]! < end;
+}
+
 export class DynamicAnalysis implements AdapterView {
   current: Summary = { returns: CLEAN, sinks: [] };
   private readonly imports = new Map<string, string>();
   private readonly importTexts: string[] = [];
-  private localCalls: RegExp = /(?!)/;
+  /** Where the file names a sink or calls one of its own functions, as sorted start offsets. */
+  private sinkSites: readonly number[] = [];
+  /** Python functions by id, with the decorated definition around them. */
+  private readonly decorated = new Map<number, Node>();
   private readonly functions = new Map<string, Node[]>();
   private readonly globals = new Map<string, Val>();
   private readonly summaries = new Map<number, Summary>();
@@ -67,6 +111,7 @@ export class DynamicAnalysis implements AdapterView {
     private readonly engine: TaintEngine,
     private readonly root: Node,
     private readonly lang: DynamicLanguage,
+    private readonly source: string,
   ) {
     const names = new Set<string>();
     const spec = engine.spec;
@@ -76,8 +121,20 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   run(): void {
-    this.collectImports();
-    const decls = this.root.findAll({ rule: { any: FUNCTION_KINDS[this.lang].map((kind) => ({ kind })), not: { inside: { any: FUNCTION_KINDS[this.lang].map((kind) => ({ kind })), stopBy: 'end' } } } });
+    // One walk of the tree finds the imports, the functions not nested in another and Python's decorators.
+    const functionKinds: readonly string[] = FUNCTION_KINDS[this.lang];
+    const anyFunction = functionKinds.map((kind) => ({ kind }));
+    const wanted: Rule[] = [...IMPORT_KINDS[this.lang].map((kind) => ({ kind })), { any: anyFunction, not: { inside: { any: anyFunction, stopBy: 'end' } } }];
+    if (this.lang === 'python' && this.source.includes('@')) wanted.push({ kind: 'decorated_definition' });
+    const decls: Node[] = [];
+    for (const n of this.root.findAll({ rule: { any: wanted } })) {
+      const k = n.kind() as string;
+      if (functionKinds.includes(k)) decls.push(n);
+      else if (k === 'decorated_definition') {
+        const def = n.field('definition');
+        if (def) this.decorated.set(def.id(), n);
+      } else this.collectImport(n, k);
+    }
     const named = decls.map((d) => ({ node: d, name: this.functionName(d) }));
     for (const { node, name } of named) {
       if (!name) continue;
@@ -86,14 +143,14 @@ export class DynamicAnalysis implements AdapterView {
       this.functions.set(name, list);
     }
     const calls = this.lang === 'go' ? callPattern : ownCallPattern;
-    this.localCalls = calls(this.functions.keys());
+    this.sinkSites = sitesOf(this.source, [this.engine.trigger, calls(this.functions.keys())]);
     // Module-level statements: constants, configuration and top-level code (scripts, route registration).
     const state: State = { vars: new Map(), dead: false, broke: false };
     this.block(this.root, state, { returns: [], module: true });
     for (const [k, v] of state.vars) this.globals.set(k, v);
     const tainted = [...this.globals].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
     // A Python route's decorator names its source (`@app.get(...)`), so it is part of the function's text here.
-    const textOf = (n: Node): string => (n.parent()?.kind() === 'decorated_definition' ? n.parent()!.text() : n.text());
+    const textOf = (n: Node): string => (this.decorated.get(n.id()) ?? n).text();
     // A source is named in full inside the function, its receiver possibly through an import.
     const context = this.importTexts.join('\n');
     const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context), calls, (text) => this.engine.mentionsSink(text, context));
@@ -103,8 +160,9 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   /** A nested function is worth analysing in place if it names a sink or calls a function of this file. */
-  private mayReachSink(text: string): boolean {
-    return this.engine.trigger.test(text) || this.localCalls.test(text);
+  private mayReachSink(node: Node): boolean {
+    const { start, end } = node.range();
+    return hasSiteIn(this.sinkSites, start.index, end.index);
   }
 
   loc(node: Node): Location {
@@ -118,56 +176,53 @@ export class DynamicAnalysis implements AdapterView {
 
   // ---- declarations ----
 
-  private collectImports(): void {
-    const kinds = this.lang === 'python' ? ['import_statement', 'import_from_statement'] : this.lang === 'go' ? ['import_spec'] : ['import_statement', 'variable_declarator'];
-    for (const n of this.root.findAll({ rule: { any: kinds.map((kind) => ({ kind })) } })) {
-      const k = n.kind();
-      if (k !== 'variable_declarator') this.importTexts.push(n.text());
-      if (this.lang === 'go') {
-        const path = n.field('path')?.text().slice(1, -1) ?? '';
-        const alias = n.field('name')?.text();
-        this.imports.set(alias ?? path.slice(path.lastIndexOf('/') + 1), path);
-      } else if (this.lang === 'python') {
-        const module = k === 'import_from_statement' ? (n.field('module_name')?.text() ?? '') : '';
-        for (const c of n.children()) {
-          if (c === n.field('module_name') || (c.kind() !== 'dotted_name' && c.kind() !== 'aliased_import')) continue;
-          if (module && c.text() === module && c.range().start.index === n.field('module_name')?.range().start.index) continue;
-          const full = c.kind() === 'aliased_import' ? (c.field('name')?.text() ?? '') : c.text();
-          const local = c.kind() === 'aliased_import' ? (c.field('alias')?.text() ?? full) : module ? full : full.split('.')[0]!;
-          const target = module ? `${module}.${full}` : c.kind() === 'aliased_import' ? full : full.split('.')[0]!;
-          this.imports.set(local, target);
-        }
-      } else if (k === 'import_statement') {
-        const module = n.field('source')?.text().slice(1, -1).replace(/^node:/, '') ?? '';
-        const clause = n.children().find((c) => c.kind() === 'import_clause');
-        for (const c of clause?.children() ?? []) {
-          if (c.kind() === 'identifier') this.imports.set(c.text(), module);
-          else if (c.kind() === 'namespace_import') {
-            const id = c.children().find((x) => x.kind() === 'identifier');
-            if (id) this.imports.set(id.text(), module);
-          } else if (c.kind() === 'named_imports') {
-            for (const s of c.children()) {
-              if (s.kind() !== 'import_specifier') continue;
-              const name = s.field('name')?.text() ?? '';
-              this.imports.set(s.field('alias')?.text() ?? name, `${module}.${name}`);
-            }
+  /** Records what an import (or a JavaScript `require`) binds. */
+  private collectImport(n: Node, k: string): void {
+    if (k !== 'variable_declarator') this.importTexts.push(n.text());
+    if (this.lang === 'go') {
+      const path = n.field('path')?.text().slice(1, -1) ?? '';
+      const alias = n.field('name')?.text();
+      this.imports.set(alias ?? path.slice(path.lastIndexOf('/') + 1), path);
+    } else if (this.lang === 'python') {
+      const module = k === 'import_from_statement' ? (n.field('module_name')?.text() ?? '') : '';
+      for (const c of n.children()) {
+        if (c === n.field('module_name') || (c.kind() !== 'dotted_name' && c.kind() !== 'aliased_import')) continue;
+        if (module && c.text() === module && c.range().start.index === n.field('module_name')?.range().start.index) continue;
+        const full = c.kind() === 'aliased_import' ? (c.field('name')?.text() ?? '') : c.text();
+        const local = c.kind() === 'aliased_import' ? (c.field('alias')?.text() ?? full) : module ? full : full.split('.')[0]!;
+        const target = module ? `${module}.${full}` : c.kind() === 'aliased_import' ? full : full.split('.')[0]!;
+        this.imports.set(local, target);
+      }
+    } else if (k === 'import_statement') {
+      const module = n.field('source')?.text().slice(1, -1).replace(/^node:/, '') ?? '';
+      const clause = n.children().find((c) => c.kind() === 'import_clause');
+      for (const c of clause?.children() ?? []) {
+        if (c.kind() === 'identifier') this.imports.set(c.text(), module);
+        else if (c.kind() === 'namespace_import') {
+          const id = c.children().find((x) => x.kind() === 'identifier');
+          if (id) this.imports.set(id.text(), module);
+        } else if (c.kind() === 'named_imports') {
+          for (const s of c.children()) {
+            if (s.kind() !== 'import_specifier') continue;
+            const name = s.field('name')?.text() ?? '';
+            this.imports.set(s.field('alias')?.text() ?? name, `${module}.${name}`);
           }
         }
-      } else {
-        // `const x = require('m')`, `const { a, b: c } = require('m')`, `const e = require('m').exec`.
-        const value = n.field('value');
-        const module = value ? this.requiredModule(value) : undefined;
-        const name = n.field('name');
-        if (!module || !name) continue;
-        this.importTexts.push(n.text());
-        if (name.kind() === 'identifier') this.imports.set(name.text(), module);
-        else if (name.kind() === 'object_pattern') {
-          for (const p of name.children()) {
-            if (p.kind() === 'shorthand_property_identifier_pattern') this.imports.set(p.text(), `${module}.${p.text()}`);
-            else if (p.kind() === 'pair_pattern') {
-              const v = p.field('value');
-              if (v?.kind() === 'identifier') this.imports.set(v.text(), `${module}.${p.field('key')?.text() ?? ''}`);
-            }
+      }
+    } else {
+      // `const x = require('m')`, `const { a, b: c } = require('m')`, `const e = require('m').exec`.
+      const value = n.field('value');
+      const module = value ? this.requiredModule(value) : undefined;
+      const name = n.field('name');
+      if (!module || !name) return;
+      this.importTexts.push(n.text());
+      if (name.kind() === 'identifier') this.imports.set(name.text(), module);
+      else if (name.kind() === 'object_pattern') {
+        for (const p of name.children()) {
+          if (p.kind() === 'shorthand_property_identifier_pattern') this.imports.set(p.text(), `${module}.${p.text()}`);
+          else if (p.kind() === 'pair_pattern') {
+            const v = p.field('value');
+            if (v?.kind() === 'identifier') this.imports.set(v.text(), `${module}.${p.field('key')?.text() ?? ''}`);
           }
         }
       }
@@ -200,7 +255,7 @@ export class DynamicAnalysis implements AdapterView {
   private params(fn: Node): { name: string; node: Node; type?: string; hasDefaultCall: boolean; pattern?: Node }[] {
     const list = fn.field('parameters') ?? fn.field('parameter');
     if (!list) return [];
-    const items = list.kind() === 'identifier' ? [list] : list.children().filter((c) => c.isNamed() && c.kind() !== 'comment');
+    const items = list.kind() === 'identifier' ? [list] : list.namedChildren().filter((c) => c.kind() !== 'comment');
     const out: { name: string; node: Node; type?: string; hasDefaultCall: boolean; pattern?: Node }[] = [];
     for (const p of items) {
       const k = p.kind();
@@ -229,8 +284,8 @@ export class DynamicAnalysis implements AdapterView {
   /** Whether a Python function's decorator registers it as a route whose parameters come from the request. */
   private routeDecorated(fn: Node): string | undefined {
     const rd = this.engine.spec.routeDecorators;
-    const parent = fn.parent();
-    if (!rd || parent?.kind() !== 'decorated_definition') return undefined;
+    const parent = this.decorated.get(fn.id());
+    if (!rd || !parent) return undefined;
     for (const d of parent.children()) {
       if (d.kind() !== 'decorator') continue;
       const m = d.text().match(/\.(\w+)\s*\(/);
@@ -301,7 +356,7 @@ export class DynamicAnalysis implements AdapterView {
     const r = s.range();
     if (r.end.index - r.start.index < LARGE_STATEMENT) return true;
     const text = s.text();
-    if (this.engine.sourceTrigger.test(text) || this.mayReachSink(text)) return true;
+    if (this.engine.sourceTrigger.test(text) || hasSiteIn(this.sinkSites, r.start.index, r.end.index)) return true;
     const tainted = [...state.vars].filter(([, v]) => flatten(v).length > 0).map(([k]) => k);
     return tainted.length > 0 && wordPattern(tainted).test(text);
   }
@@ -355,7 +410,7 @@ export class DynamicAnalysis implements AdapterView {
         for (const c of node.children()) if (c.kind() === 'block') this.block(c, state, ctx);
         return;
       case 'return_statement': {
-        const values = node.children().filter((c) => c.isNamed());
+        const values = node.namedChildren();
         const e = values[0];
         if (e) ctx.returns.push(this.expr(e, state));
         state.dead = true;
@@ -363,7 +418,7 @@ export class DynamicAnalysis implements AdapterView {
       }
       case 'throw_statement':
       case 'raise_statement':
-        for (const c of node.children()) if (c.isNamed()) this.expr(c, state);
+        for (const c of node.namedChildren()) this.expr(c, state);
         state.dead = true;
         return;
       case 'break_statement':
@@ -380,9 +435,9 @@ export class DynamicAnalysis implements AdapterView {
       case 'function_definition':
       case 'decorated_definition':
         // A nested declaration closes over the variables around it.
-        if (node !== this.root && node.parent()?.kind() !== 'program' && node.parent()?.kind() !== 'module' && node.parent()?.kind() !== 'source_file') {
+        if (node !== this.root && !TOP_LEVEL.has((node.parent()?.kind() as string | undefined) ?? '')) {
           const fn = kind === 'decorated_definition' ? node.field('definition') : node;
-          if (fn && this.mayReachSink(fn.text())) this.summarise(fn, state);
+          if (fn && this.mayReachSink(fn)) this.summarise(fn, state);
         }
         return;
       case 'class_declaration':
@@ -398,7 +453,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'defer_statement':
       case 'go_statement':
       case 'labeled_statement':
-        for (const c of node.children()) if (c.isNamed()) this.stmt(c, state, ctx);
+        for (const c of node.namedChildren()) this.stmt(c, state, ctx);
         return;
       default:
         this.expr(node, state);
@@ -443,7 +498,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'list_pattern':
       case 'expression_list':
       case 'array_pattern': {
-        const items = target.children().filter((c) => c.isNamed());
+        const items = target.namedChildren();
         items.forEach((item, i) => {
           const elem = v.box && (v.box.kind === 'array' || v.box.kind === 'list') ? join(v.box.elems[i] ?? CLEAN, v.box.rest) : v.box ? this.elementOf(v) : v;
           this.bind(item.kind() === 'assignment_pattern' ? (item.field('left') ?? item) : item, elem, state, at);
@@ -472,10 +527,10 @@ export class DynamicAnalysis implements AdapterView {
       case 'subscript_expression':
       case 'subscript':
       case 'index_expression':
-        this.storeMember(target, v, state, at);
+        this.storeMember(target, ACCESS[k]!, v, state, at);
         return;
       case 'parenthesized_expression': {
-        const inner = target.children().find((c) => c.isNamed());
+        const inner = target.namedChildren()[0];
         if (inner) this.bind(inner, v, state, at);
         return;
       }
@@ -485,16 +540,16 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   /** `obj.key = v` and `obj[key] = v`: precise in a container, else the object takes the value's taint; property sinks. */
-  private storeMember(target: Node, v: Val, state: State, at: Node): void {
-    const objNode = target.field('object') ?? target.field('value') ?? target.field('operand');
-    const prop = target.field('property') ?? target.field('attribute') ?? target.field('field');
+  private storeMember(target: Node, access: (typeof ACCESS)[string], v: Val, state: State, at: Node): void {
+    const objNode = fieldOf(target, access.object);
+    const prop = access.member ? fieldOf(target, access.key) : null;
     if (!objNode) return;
     const obj = this.expr(objNode, state);
     if (prop) {
       const recv = this.receiverKey(objNode, obj);
       this.engine.checkSinks({ field: prop.text(), receiverType: recv }, obj, [v], [at], at, this);
     }
-    const keyNode = prop ?? target.field('index') ?? target.field('subscript');
+    const keyNode = access.member ? prop : fieldOf(target, access.key);
     const key = prop ? prop.text() : keyNode ? this.expr(keyNode, state) : CLEAN;
     const k = typeof key === 'string' ? key : key.c !== undefined && !key.assumed ? String(key.c) : undefined;
     const index = typeof key !== 'string' && typeof key.c === 'number' && !key.assumed ? key.c : undefined;
@@ -516,19 +571,21 @@ export class DynamicAnalysis implements AdapterView {
     // Python `x: int` annotations without a value.
     if (!right) return CLEAN;
     let v = right.kind() === 'expression_list' ? this.exprList(right, state) : this.expr(right, state);
-    const op = node.field('operator')?.text() ?? node.children().find((c) => !c.isNamed() && /=$/.test(c.text()))?.text() ?? '=';
+    // Plain assignments have no operator field; augmented ones and Go's name theirs.
+    const kind = node.kind();
+    const op = kind === 'assignment' || kind === 'assignment_expression' ? '=' : kind === 'short_var_declaration' ? ':=' : (node.field('operator')?.text() ?? '=');
     if (op !== '=' && op !== ':=') {
       const old = this.expr(left, state);
       const folded = foldBinary(op.slice(0, -1), old, v);
       v = { ...derive([old, v]), ...(folded !== undefined ? { c: folded } : {}) };
     }
-    const targets = left.kind() === 'expression_list' && left.children().filter((c) => c.isNamed()).length === 1 ? left.children().find((c) => c.isNamed())! : left;
+    const targets = left.kind() === 'expression_list' && left.namedChildren().length === 1 ? left.namedChildren()[0]! : left;
     this.bind(targets, v, state, node);
     return v;
   }
 
   private exprList(node: Node, state: State): Val {
-    const items = node.children().filter((c) => c.isNamed());
+    const items = node.namedChildren();
     if (items.length === 1) return this.expr(items[0]!, state);
     return { taints: [], box: newContainer('array', items.map((i) => this.expr(i, state))) };
   }
@@ -599,10 +656,10 @@ export class DynamicAnalysis implements AdapterView {
     let negated = false;
     for (;;) {
       const k = node.kind();
-      if (k === 'parenthesized_expression') node = node.children().find((c) => c.isNamed()) ?? node;
+      if (k === 'parenthesized_expression') node = node.namedChildren()[0] ?? node;
       else if ((k === 'unary_expression' && node.child(0)?.text() === '!') || k === 'not_operator') {
         negated = !negated;
-        node = node.field('argument') ?? node.field('operand') ?? node.children().find((c) => c.isNamed()) ?? node;
+        node = node.field('argument') ?? node.field('operand') ?? node.namedChildren()[0] ?? node;
       } else break;
       if (node === condition) return;
     }
@@ -610,7 +667,7 @@ export class DynamicAnalysis implements AdapterView {
     let kinds: readonly string[] | undefined;
     if (node.kind() === 'comparison_operator') {
       const ops = node.children().filter((c) => !c.isNamed()).map((c) => c.text());
-      const operands = node.children().filter((c) => c.isNamed());
+      const operands = node.namedChildren();
       const op = ops.join(' ');
       const g = this.guards.find((x) => x.operators?.includes(op === 'not in' ? 'in' : op));
       if (g && operands.length === 2) {
@@ -653,7 +710,7 @@ export class DynamicAnalysis implements AdapterView {
     for (let i = 0; i < 2; i++) {
       if (iter && left) this.bind(left, this.elementOf(iter), current, node);
       if (iter && range?.field('left')) {
-        const targets = range.field('left')!.children().filter((c) => c.isNamed());
+        const targets = range.field('left')!.namedChildren();
         targets.forEach((t) => this.bind(t, this.elementOf(iter), current, node));
       }
       if (body) this.stmt(body, current, ctx);
@@ -674,7 +731,7 @@ export class DynamicAnalysis implements AdapterView {
     const outs = list.map((c) => {
       const s = fork(state);
       // Case values and patterns evaluate as expressions (harmless); the statements after them run in order.
-      for (const x of c.children()) if (x.isNamed()) this.stmt(x, s, ctx);
+      for (const x of c.namedChildren()) this.stmt(x, s, ctx);
       s.broke = false;
       return s;
     });
@@ -726,9 +783,10 @@ export class DynamicAnalysis implements AdapterView {
     const k = node.kind() as string;
     if (k === 'identifier' || k === 'package_identifier') return this.imports.get(node.text()) ?? node.text();
     if (k === 'this' || k === 'self') return 'this';
-    if (k === 'member_expression' || k === 'attribute' || k === 'selector_expression') {
-      const obj = this.dotted(node.field('object') ?? node.field('operand'));
-      const prop = (node.field('property') ?? node.field('attribute') ?? node.field('field'))?.text();
+    const access = ACCESS[k];
+    if (access?.member) {
+      const obj = this.dotted(fieldOf(node, access.object));
+      const prop = fieldOf(node, access.key)?.text();
       return obj && prop ? `${obj}.${prop}` : undefined;
     }
     if (k === 'call_expression' && this.lang === 'javascript') return this.requiredModule(node);
@@ -750,9 +808,10 @@ export class DynamicAnalysis implements AdapterView {
   private target(fn: Node | null, state: State): { target: CallTarget; objNode: Node | null; recv: Val | undefined } {
     if (!fn) return { target: {}, objNode: null, recv: undefined };
     const k = fn.kind();
-    if (k === 'member_expression' || k === 'attribute' || k === 'selector_expression') {
-      const objNode = fn.field('object') ?? fn.field('operand');
-      const method = (fn.field('property') ?? fn.field('attribute') ?? fn.field('field'))?.text() ?? '';
+    const access = ACCESS[k];
+    if (access?.member) {
+      const objNode = fieldOf(fn, access.object);
+      const method = fieldOf(fn, access.key)?.text() ?? '';
       const recv = objNode ? this.expr(objNode, state) : undefined;
       return { target: { method, receiverType: this.receiverKey(objNode, recv) }, objNode, recv };
     }
@@ -887,7 +946,8 @@ export class DynamicAnalysis implements AdapterView {
     let name: string | undefined;
     if (k === 'identifier') name = this.imports.has(fn.text()) ? undefined : fn.text();
     else if (objNode && (objNode.kind() === 'this' || objNode.text() === 'self' || (this.lang === 'go' && objNode.kind() === 'identifier' && !this.imports.has(objNode.text())))) {
-      name = (fn.field('property') ?? fn.field('attribute') ?? fn.field('field'))?.text();
+      const key = ACCESS[k]?.key;
+      name = key ? fieldOf(fn, key)?.text() : undefined;
     }
     return name ? (this.functions.get(name) ?? []) : [];
   }
@@ -948,11 +1008,11 @@ export class DynamicAnalysis implements AdapterView {
 
   private literalContainer(node: Node, state: State, kind: 'map' | 'array', fieldKeys = false): Val {
     const box = newContainer(kind);
-    for (const c of node.children()) {
-      if (!c.isNamed() || c.kind() === 'comment') continue;
+    for (const c of node.namedChildren()) {
       const ck = c.kind() as string;
+      if (ck === 'comment') continue;
       if (ck === 'pair' || ck === 'keyed_element') {
-        const parts = c.children().filter((x) => x.isNamed());
+        const parts = c.namedChildren();
         const keyNode = c.field('key') ?? parts[0];
         const valueNode = c.field('value') ?? parts[1];
         const keyInner = keyNode?.kind() === 'literal_element' ? (keyNode.children()[0] ?? keyNode) : keyNode;
@@ -963,7 +1023,7 @@ export class DynamicAnalysis implements AdapterView {
         else if (keyVal.c !== undefined) box.keys.set(String(keyVal.c), v);
         else box.rest = join(box.rest, v);
       } else if (ck === 'shorthand_property_identifier') box.keys.set(c.text(), this.expr(c, state));
-      else if (ck === 'spread_element' || ck === 'dictionary_splat' || ck === 'list_splat') box.rest = join(box.rest, this.elementOf(this.expr(c.children().find((x) => x.isNamed()) ?? c, state)));
+      else if (ck === 'spread_element' || ck === 'dictionary_splat' || ck === 'list_splat') box.rest = join(box.rest, this.elementOf(this.expr(c.namedChildren()[0] ?? c, state)));
       else if (kind === 'array') box.elems.push(this.expr(ck === 'literal_element' || ck === 'element' ? (c.children()[0] ?? c) : c, state));
     }
     return { taints: [], box };
@@ -977,9 +1037,13 @@ export class DynamicAnalysis implements AdapterView {
       case 'raw_string_literal':
       case 'template_string':
       case 'concatenated_string': {
+        // Only f-strings, template strings and concatenations have parts; reading children costs far more than text.
+        const text = kind === 'template_string' || kind === 'concatenated_string' ? undefined : node.text();
+        const literal = (t: string) => constant(kind === 'raw_string_literal' ? t.slice(1, -1) : unquote(t, this.lang), 'str');
+        if (text !== undefined && !(this.lang === 'python' && /^[a-zA-Z]*[fF]/.test(text))) return literal(text);
         const parts = node.children().filter((c) => c.kind() === 'interpolation' || c.kind() === 'template_substitution' || c.kind() === 'string');
-        if (!parts.length) return constant(kind === 'raw_string_literal' ? node.text().slice(1, -1) : unquote(node, this.lang), 'str');
-        const inner = parts.map((p) => this.expr(p.kind() === 'string' ? p : (p.children().find((c) => c.isNamed()) ?? p), state));
+        if (!parts.length) return literal(text ?? node.text());
+        const inner = parts.map((p) => this.expr(p.kind() === 'string' ? p : (p.namedChildren()[0] ?? p), state));
         const folded = inner.every((v) => typeof v.c === 'string') && kind === 'concatenated_string' ? inner.map((v) => v.c).join('') : undefined;
         return folded !== undefined ? constant(folded, 'str') : derive(inner, undefined, 'str');
       }
@@ -1026,7 +1090,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'literal_element':
       case 'interpolation':
       case 'template_substitution': {
-        const inner = node.children().find((c) => c.isNamed());
+        const inner = node.namedChildren()[0];
         return inner ? this.expr(inner, state) : CLEAN;
       }
       case 'expression_list':
@@ -1039,7 +1103,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'unary_expression':
       case 'not_operator':
       case 'unary_operator': {
-        const operand = node.field('argument') ?? node.field('operand') ?? node.children().find((c) => c.isNamed());
+        const operand = node.field('argument') ?? node.field('operand') ?? node.namedChildren()[0];
         const v = operand ? this.expr(operand, state) : CLEAN;
         const op = node.field('operator')?.text() ?? node.child(0)?.text();
         if ((op === '!' || op === 'not') && typeof v.c === 'boolean' && !v.assumed) return constant(!v.c);
@@ -1049,7 +1113,7 @@ export class DynamicAnalysis implements AdapterView {
       }
       case 'ternary_expression':
       case 'conditional_expression': {
-        const parts = node.children().filter((c) => c.isNamed());
+        const parts = node.namedChildren();
         // Python: `a if cond else b`; JS: `cond ? a : b`.
         const [c, a, b] = kind === 'conditional_expression' ? [parts[1], parts[0], parts[2]] : [node.field('condition'), node.field('consequence'), node.field('alternative')];
         const cv = this.cond(c ?? null, state);
@@ -1087,8 +1151,9 @@ export class DynamicAnalysis implements AdapterView {
       case 'member_expression':
       case 'attribute':
       case 'selector_expression': {
-        const objNode = node.field('object') ?? node.field('operand');
-        const field = (node.field('property') ?? node.field('attribute') ?? node.field('field'))?.text() ?? '';
+        const access = ACCESS[kind]!;
+        const objNode = fieldOf(node, access.object);
+        const field = fieldOf(node, access.key)?.text() ?? '';
         const obj = objNode ? this.expr(objNode, state) : CLEAN;
         const src = this.engine.source({ field, receiverType: this.receiverKey(objNode, obj) }, node, this);
         if (src) return src;
@@ -1098,8 +1163,9 @@ export class DynamicAnalysis implements AdapterView {
       case 'subscript_expression':
       case 'subscript':
       case 'index_expression': {
-        const objNode = node.field('object') ?? node.field('value') ?? node.field('operand');
-        const idxNode = node.field('index') ?? node.field('subscript');
+        const access = ACCESS[kind]!;
+        const objNode = fieldOf(node, access.object);
+        const idxNode = fieldOf(node, access.key);
         const obj = objNode ? this.expr(objNode, state) : CLEAN;
         const idx = idxNode ? this.expr(idxNode, state) : CLEAN;
         if (obj.box && (obj.box.kind === 'array' || obj.box.kind === 'list') && typeof idx.c === 'number' && obj.box.elems[idx.c] !== undefined) return join(obj.box.elems[idx.c]!, obj.box.rest);
@@ -1107,7 +1173,7 @@ export class DynamicAnalysis implements AdapterView {
       }
       case 'slice_expression':
       case 'slice': {
-        const objNode = node.field('operand') ?? node.children().find((c) => c.isNamed());
+        const objNode = node.field('operand') ?? node.namedChildren()[0];
         return objNode ? derive([this.expr(objNode, state)]) : CLEAN;
       }
       case 'object':
@@ -1151,7 +1217,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'func_literal':
       case 'lambda':
         // A callback: analysed in place so it sees the variables around it.
-        if (this.mayReachSink(node.text())) this.summarise(node, state);
+        if (this.mayReachSink(node)) this.summarise(node, state);
         return CLEAN;
       default:
         return CLEAN;
@@ -1159,9 +1225,20 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   private binary(node: Node, state: State): Val {
-    const l = node.field('left') ?? node.children().find((c) => c.isNamed());
-    const r = node.field('right') ?? node.children().filter((c) => c.isNamed())[1];
-    let op = node.field('operator')?.text() ?? node.children().find((c) => !c.isNamed())?.text() ?? '';
+    let l: Node | null | undefined;
+    let r: Node | null | undefined;
+    let op: string;
+    if (node.kind() === 'comparison_operator') {
+      // Python comparisons have no fields: operands and operator tokens are plain children.
+      const children = node.children();
+      const operands = children.filter((c) => c.isNamed());
+      [l, r] = operands;
+      op = children.find((c) => !c.isNamed())?.text() ?? '';
+    } else {
+      l = node.field('left');
+      r = node.field('right');
+      op = node.field('operator')?.text() ?? '';
+    }
     op = ({ '===': '==', '!==': '!=', and: '&&', or: '||', '??': '||' } as Record<string, string>)[op] ?? op;
     const a = l ? this.expr(l, state) : CLEAN;
     if (op === '&&' && a.c === false && !a.assumed) return constant(false);

@@ -273,19 +273,19 @@ function usePattern(matchers: readonly CallMatcherSpec[]): RegExp {
 
 /**
  * Calls the JavaScript and Python adapters resolve to a same-file function: a bare `name(`, or `this.name(` /
- * `self.name(` for methods; `obj.name(` is some other object's method.
+ * `self.name(` for methods; `obj.name(` is some other object's method. The name is the first group.
  */
 export function ownCallPattern(names: Iterable<string>): RegExp {
   const list = escape(names);
   if (!list.length) return /(?!)/;
   const alt = list.join('|');
-  return new RegExp(`(?:(?<![\\w$.])|(?<![\\w$])(?:this|self)\\s*\\.\\s*)(?:${alt})\\s*\\(`);
+  return new RegExp(`(?:(?<![\\w$.])|(?<![\\w$])(?:this|self)\\s*\\.\\s*)(${alt})\\s*\\(`);
 }
 
-/** Calls of any of the named functions (`name(`). */
+/** Calls of any of the named functions (`name(`); the name is the first group. */
 export function callPattern(names: Iterable<string>): RegExp {
   const list = escape(names);
-  return list.length ? new RegExp(`(?<![\\w$])(?:${list.join('|')})\\s*\\(`) : /(?!)/;
+  return list.length ? new RegExp(`(?<![\\w$])(${list.join('|')})\\s*\\(`) : /(?!)/;
 }
 
 function triggersOf(spec: TaintSpec): Triggers {
@@ -342,22 +342,42 @@ export function selectEntryPoints(
   const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
   const src = functions.map((f) => namesSource(f.text) || (tainted?.test(f.text) ?? false));
   const snk = functions.map((f) => namesSink(f.text));
-  reachThroughCalls(functions, src, calls);
-  reachThroughCalls(functions, snk, calls);
+  const callers = callersOf(functions, calls);
+  reachThroughCalls(functions, src, callers);
+  reachThroughCalls(functions, snk, callers);
   return functions.map((_, i) => (src[i] ?? false) && (snk[i] ?? false));
 }
 
-function reachThroughCalls(functions: readonly { readonly name: string; readonly text: string }[], flags: boolean[], calls: (names: Iterable<string>) => RegExp): void {
-  for (let changed = true; changed; ) {
-    changed = false;
-    const names = new Set(functions.filter((f, i) => flags[i] && f.name).map((f) => f.name));
-    if (!names.size) return;
-    // Summaries apply to direct calls only, so only a call can reach another function's source or sink.
-    const re = calls(names);
-    for (let i = 0; i < functions.length; i++) {
-      if (flags[i] || !re.test(functions[i]!.text)) continue;
-      flags[i] = true;
-      changed = true;
+/**
+ * For each function name, the functions whose text calls it, found in one pass over each text: summaries apply
+ * to direct calls only, so only a call can reach another function's source or sink.
+ */
+function callersOf(functions: readonly { readonly name: string; readonly text: string }[], calls: (names: Iterable<string>) => RegExp): Map<string, number[]> {
+  const callers = new Map<string, number[]>();
+  const names = new Set(functions.map((f) => f.name).filter((n) => n !== ''));
+  if (!names.size) return callers;
+  const re = new RegExp(calls(names).source, 'g');
+  functions.forEach((f, i) => {
+    const called = new Set<string>();
+    for (const m of f.text.matchAll(re)) if (m[1]) called.add(m[1]);
+    for (const name of called) {
+      const list = callers.get(name);
+      if (list) list.push(i);
+      else callers.set(name, [i]);
+    }
+  });
+  return callers;
+}
+
+/** Flags every function that calls a flagged one, directly or through others. */
+function reachThroughCalls(functions: readonly { readonly name: string }[], flags: boolean[], callers: ReadonlyMap<string, readonly number[]>): void {
+  const queue = functions.flatMap((_, i) => (flags[i] ? [i] : []));
+  while (queue.length > 0) {
+    const name = functions[queue.pop()!]!.name;
+    for (const caller of (name && callers.get(name)) || []) {
+      if (flags[caller]) continue;
+      flags[caller] = true;
+      queue.push(caller);
     }
   }
 }

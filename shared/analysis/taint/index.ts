@@ -31,7 +31,7 @@ export function createTaintAnalyzer(): Analyzer {
       // Text searches decide most files before any syntax is walked.
       if (!engine.mayFind(file.source)) return [];
       if (lang === 'java') new JavaAnalysis(engine, file.root.root()).run();
-      else new DynamicAnalysis(engine, file.root.root(), lang).run();
+      else new DynamicAnalysis(engine, file.root.root(), lang, file.source).run();
       return engine.findings;
     },
   };
