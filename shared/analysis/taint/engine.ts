@@ -294,14 +294,18 @@ function triggersOf(spec: TaintSpec): Triggers {
   const checks = spec.constantChecks ?? [];
   const written = (m: CallMatcherSpec): { names: RegExp; receivers?: RegExp } => {
     const names = usePattern([m]);
-    // Receivers bound by name or declared type appear in the file; one typed through a hint, as that call.
+    // Receivers bound by name or declared type appear in the file; one typed through a hint, as that call. A
+    // builtin's hint applies only where it is called bare (`open(`, not `self.open(` or `os.open(`).
     const receivers = new Set<string>();
+    const builtins = new Set<string>();
     for (const r of m.receivers ?? []) {
       receivers.add(r.slice(Math.max(r.lastIndexOf('.'), r.lastIndexOf('/')) + 1));
-      for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) receivers.add(x);
+      for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) (h.receivers.includes('builtins') ? builtins : receivers).add(x);
     }
-    const bare = m.anyReceiver || m.functions || m.constructors || !receivers.size;
-    return bare ? { names } : { names, receivers: wordPattern(receivers) };
+    const bare = m.anyReceiver || m.functions || m.constructors || (!receivers.size && !builtins.size);
+    if (bare) return { names };
+    const ways = [...(receivers.size ? [wordPattern(receivers).source] : []), ...(builtins.size ? [`(?<![\\w$.])(?:${escape(builtins).join('|')})\\s*\\(`] : [])];
+    return { names, receivers: new RegExp(ways.join('|')) };
   };
   const fileSources = spec.sources.map(written);
   const fileSinks = [...spec.sinks, ...checks].map(written);
