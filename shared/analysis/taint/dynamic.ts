@@ -481,8 +481,8 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   private setVar(name: string, v: Val, at: Node, state: State): void {
-    const taints = v.taints.length ? v.taints.map((t) => withStep(t, this.step(at, `assigned to ${name}`))) : v.taints;
-    state.vars.set(name, { ...v, taints });
+    if (v.taints.length === 0) state.vars.set(name, v);
+    else state.vars.set(name, { ...v, taints: v.taints.map((t) => withStep(t, this.step(at, `assigned to ${name}`))) });
   }
 
   /** Assigns a value to a target: a name, a tuple or list of targets, or a JS destructuring pattern. */

@@ -50,6 +50,7 @@ function taintKey(t: Taint): string {
 
 export function unionTaints(...lists: (readonly Taint[])[]): Taint[] {
   const out: Taint[] = [];
+  if (lists.every((l) => l.length === 0)) return out;
   const seen = new Set<string>();
   for (const list of lists) {
     for (const t of list) {
@@ -63,8 +64,8 @@ export function unionTaints(...lists: (readonly Taint[])[]): Taint[] {
 }
 
 /** Every taint a value carries, including what its container holds. */
-export function flatten(v: Val, depth = 0): Taint[] {
-  if (!v.box || depth > 3) return [...v.taints];
+export function flatten(v: Val, depth = 0): readonly Taint[] {
+  if (!v.box || depth > 3) return v.taints;
   const b = v.box;
   return unionTaints(v.taints, ...b.elems.map((e) => flatten(e, depth + 1)), ...[...b.keys.values()].map((e) => flatten(e, depth + 1)), flatten(b.rest, depth + 1));
 }
@@ -84,6 +85,8 @@ export function join(a: Val, b: Val): Val {
 
 /** A value derived from others (concatenation, conversion): their taints, plus a step on each. */
 export function derive(parts: readonly Val[], step?: FlowStep, type?: string): Val {
+  // Most values are clean: no taint sets to build.
+  if (parts.every((p) => p.taints.length === 0 && !p.box)) return type ? { taints: [], type } : CLEAN;
   const taints = unionTaints(...parts.map((p) => flatten(p)));
   const stepped = step ? taints.map((t) => withStep(t, step)) : taints;
   return type ? { taints: stepped, type } : { taints: stepped };
