@@ -8,7 +8,7 @@
  */
 import type { Rule, SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
-import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callPattern, matches, ownCallPattern, selectEntryPoints, wordPattern } from './engine.ts';
+import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callGraph, callPattern, matches, ownCallPattern, reachThroughCalls, wordPattern } from './engine.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
 import { CLEAN, type Const, type State, type Taint, type Val, constant, derive, flatten, foldBinary, fork, join, joined, merge, newContainer, sanitize, withStep } from './values.ts';
 
@@ -101,6 +101,8 @@ export class DynamicAnalysis implements AdapterView {
   private readonly functions = new Map<string, Node[]>();
   private readonly globals = new Map<string, Val>();
   private readonly summaries = new Map<number, Summary>();
+  /** Functions (by id) that name a source or call one that does, directly or through others. */
+  private readonly producers = new Set<number>();
   private readonly inProgress = new Set<number>();
   /** Functions already analysed where they were defined (callbacks at module level). */
   private readonly inPlace = new Set<number>();
@@ -144,18 +146,38 @@ export class DynamicAnalysis implements AdapterView {
     }
     const calls = this.lang === 'go' ? callPattern : ownCallPattern;
     this.sinkSites = sitesOf(this.source, [this.engine.trigger, calls(this.functions.keys())]);
+    // A Python route's decorator names its source (`@app.get(...)`), so it is part of the function's text here.
+    const texts = named.map(({ node, name }) => ({ name: name ?? '', text: (this.decorated.get(node.id()) ?? node).text() }));
+    const callers = callGraph(texts, calls);
+    // A source is named in full inside the function, its receiver possibly through an import.
+    const context = this.importTexts.join('\n');
+    // Functions that name a source or call one that does: the only ones that can return tainted data unasked.
+    const src = texts.map((f) => this.engine.mentionsSource(f.text, context));
+    reachThroughCalls(texts, src, callers);
+    named.forEach(({ node }, i) => {
+      if (src[i]) this.producers.add(node.id());
+    });
     // Module-level statements: constants, configuration and top-level code (scripts, route registration).
     const state: State = { vars: new Map(), dead: false, broke: false };
     this.block(this.root, state, { returns: [], module: true });
     for (const [k, v] of state.vars) this.globals.set(k, v);
+    // Entry points: functions that can reach both a source (named, a tainted module-level name, or through a
+    // call) and a sink; the others are summarised only when an analysed call passes them tainted data.
     const tainted = [...this.globals].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
-    // A Python route's decorator names its source (`@app.get(...)`), so it is part of the function's text here.
-    const textOf = (n: Node): string => (this.decorated.get(n.id()) ?? n).text();
-    // A source is named in full inside the function, its receiver possibly through an import.
-    const context = this.importTexts.join('\n');
-    const entries = selectEntryPoints(this.engine, named.map(({ node, name }) => ({ name: name ?? '', text: textOf(node) })), tainted, (text) => this.engine.mentionsSource(text, context), calls, (text) => this.engine.mentionsSink(text, context));
+    if (tainted.length) {
+      const mentions = wordPattern(tainted);
+      texts.forEach((f, i) => {
+        if (!src[i] && mentions.test(f.text)) src[i] = true;
+      });
+      reachThroughCalls(texts, src, callers);
+      named.forEach(({ node }, i) => {
+        if (src[i]) this.producers.add(node.id());
+      });
+    }
+    const snk = texts.map((f) => this.engine.mentionsSink(f.text, context));
+    reachThroughCalls(texts, snk, callers);
     named.forEach(({ node }, i) => {
-      if (entries[i] && !this.inPlace.has(node.id())) this.summarise(node);
+      if (src[i] && snk[i] && !this.inPlace.has(node.id())) this.summarise(node);
     });
   }
 
@@ -873,6 +895,8 @@ export class DynamicAnalysis implements AdapterView {
     });
 
     const local = this.localTargets(fn, objNode);
+    // A callee that cannot produce tainted data matters only when tainted data goes in: otherwise it is not walked.
+    if (local.length && !local.some((m) => this.producers.has(m.id())) && !args.some((a) => flatten(a).length) && !kwVals.some((a) => flatten(a).length)) return CLEAN;
     if (local.length) {
       let out: Val = CLEAN;
       for (const m of local) {

@@ -346,7 +346,7 @@ export function selectEntryPoints(
   const tainted = taintedNames.length ? wordPattern(taintedNames) : undefined;
   const src = functions.map((f) => namesSource(f.text) || (tainted?.test(f.text) ?? false));
   const snk = functions.map((f) => namesSink(f.text));
-  const callers = callersOf(functions, calls);
+  const callers = callGraph(functions, calls);
   reachThroughCalls(functions, src, callers);
   reachThroughCalls(functions, snk, callers);
   return functions.map((_, i) => (src[i] ?? false) && (snk[i] ?? false));
@@ -356,7 +356,7 @@ export function selectEntryPoints(
  * For each function name, the functions whose text calls it, found in one pass over each text: summaries apply
  * to direct calls only, so only a call can reach another function's source or sink.
  */
-function callersOf(functions: readonly { readonly name: string; readonly text: string }[], calls: (names: Iterable<string>) => RegExp): Map<string, number[]> {
+export function callGraph(functions: readonly { readonly name: string; readonly text: string }[], calls: (names: Iterable<string>) => RegExp): Map<string, number[]> {
   const callers = new Map<string, number[]>();
   const names = new Set(functions.map((f) => f.name).filter((n) => n !== ''));
   if (!names.size) return callers;
@@ -374,7 +374,7 @@ function callersOf(functions: readonly { readonly name: string; readonly text: s
 }
 
 /** Flags every function that calls a flagged one, directly or through others. */
-function reachThroughCalls(functions: readonly { readonly name: string }[], flags: boolean[], callers: ReadonlyMap<string, readonly number[]>): void {
+export function reachThroughCalls(functions: readonly { readonly name: string }[], flags: boolean[], callers: ReadonlyMap<string, readonly number[]>): void {
   const queue = functions.flatMap((_, i) => (flags[i] ? [i] : []));
   while (queue.length > 0) {
     const name = functions[queue.pop()!]!.name;
