@@ -160,15 +160,19 @@ class LanguagePlan {
 export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}): Analyzer {
   const ruleSet = options.ruleSet ?? getRuleSet();
   const filter = options.ruleFilter;
+  const rulesOf = new Map<LanguageId, readonly CompiledRule[]>();
+  for (const [language, rules] of ruleSet.byLanguage) rulesOf.set(language, filter ? rules.filter(filter) : rules);
+  // Planned on a language's first file: a worker that sees only Python files builds only Python's literal set.
   const plans = new Map<LanguageId, LanguagePlan>();
-  for (const [language, rules] of ruleSet.byLanguage) plans.set(language, LanguagePlan.of(filter ? rules.filter(filter) : rules));
   return {
     id: 'structural',
-    languages: [...plans.entries()].filter(([, plan]) => plan.rules.length > 0).map(([language]) => language),
+    languages: [...rulesOf.entries()].filter(([, rules]) => rules.length > 0).map(([language]) => language),
     analyze(file: FileContext): RawFinding[] {
       if (!file.language || !file.root) return [];
-      const plan = plans.get(file.language);
-      if (!plan) return [];
+      const rules = rulesOf.get(file.language);
+      if (!rules) return [];
+      let plan = plans.get(file.language);
+      if (!plan) plans.set(file.language, (plan = LanguagePlan.of(rules)));
       const findings: RawFinding[] = [];
       const top = file.root.root();
       const found = plan.literals.scan(file.source);

@@ -10,6 +10,7 @@ import {
   type SecretPattern,
 } from './patterns.ts';
 import { isPlaceholder } from './placeholders.ts';
+import { LiteralSet } from '../literal-set.ts';
 import type { Severity } from '../types.ts';
 
 export type MatchedPattern = Omit<SecretPattern, 'anchors' | 'regex'>;
@@ -132,9 +133,14 @@ class Lines {
   }
 }
 
-function hasAnchor(pattern: SecretPattern, text: string, lower: () => string): boolean {
-  const haystack = pattern.anchorsIgnoreCase ? lower() : text;
-  return pattern.anchors.some((anchor) => haystack.includes(anchor));
+/** Every provider pattern's anchors, found in a file in one case-insensitive pass. */
+const ANCHOR_WORDS = [...new Set(SECRET_PATTERNS.flatMap((p) => p.anchors.map((a) => a.toLowerCase())))];
+let anchorSet: LiteralSet | undefined;
+const anchorIds = new Map(ANCHOR_WORDS.map((word, i) => [word, i]));
+
+/** Whether the text has one of the pattern's anchors; case-sensitive anchors are confirmed where found folded. */
+function hasAnchor(pattern: SecretPattern, text: string, found: Uint8Array): boolean {
+  return pattern.anchors.some((anchor) => found[anchorIds.get(anchor.toLowerCase())!] === 1 && (pattern.anchorsIgnoreCase || text.includes(anchor)));
 }
 
 function contextOk(pattern: SecretPattern, text: string, lines: Lines, start: number, end: number): boolean {
@@ -152,10 +158,12 @@ function isLocalHost(host: string | undefined): boolean {
   return !!host && /^(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal)$/i.test(host);
 }
 
-function providerMatches(text: string, lines: Lines, lower: () => string): SecretMatch[] {
+function providerMatches(text: string, lines: Lines): SecretMatch[] {
   const found: SecretMatch[] = [];
+  anchorSet ??= new LiteralSet(ANCHOR_WORDS);
+  const anchors = anchorSet.scan(text);
   for (const pattern of SECRET_PATTERNS) {
-    if (!hasAnchor(pattern, text, lower)) continue;
+    if (!hasAnchor(pattern, text, anchors)) continue;
     pattern.regex.lastIndex = 0;
     for (const m of text.matchAll(pattern.regex)) {
       const groups = m.groups ?? {};
@@ -246,10 +254,8 @@ function genericMatches(text: string, options: FindOptions): SecretMatch[] {
  * one listed first in the table wins over later and generic ones.
  */
 export function findSecrets(text: string, options: FindOptions = {}): SecretMatch[] {
-  let lowered: string | undefined;
-  const lower = (): string => (lowered ??= text.toLowerCase());
   const lines = new Lines(text);
-  const candidates = providerMatches(text, lines, lower);
+  const candidates = providerMatches(text, lines);
   if (options.generic !== false) candidates.push(...genericMatches(text, options));
   const accepted: SecretMatch[] = [];
   for (const candidate of candidates) {
