@@ -34,13 +34,21 @@ function filesUnder(root: string, dir: string): string[] {
   });
 }
 
-export function buildCli(outDir: string = CLI_DIST): CliManifest {
+/**
+ * `extraEntries` (output name → repository-relative source) bundles further programs beside the command, sharing
+ * its chunks, rules and specs: the scanner benchmark measures its workers this way, as users run the scanner.
+ */
+export function buildCli(outDir: string = CLI_DIST, extraEntries: Readonly<Record<string, string>> = {}): CliManifest {
   const builtAt = Date.now();
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const result = buildSync({
-    entryPoints: { codeguardian: join(ROOT, 'bin/run-cli.ts'), 'scan-worker': join(ROOT, 'shared/analysis/scan-worker.ts') },
+    entryPoints: {
+      codeguardian: join(ROOT, 'bin/run-cli.ts'),
+      'scan-worker': join(ROOT, 'shared/analysis/scan-worker.ts'),
+      ...Object.fromEntries(Object.entries(extraEntries).map(([name, source]) => [name, join(ROOT, source)])),
+    },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     bundle: true,

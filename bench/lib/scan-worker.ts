@@ -24,7 +24,8 @@ async function parseFloor(dir: string, workers: number): Promise<number> {
   const weights = paths.map((p) => sizes.get(p) ?? 0);
   // The same split as the scan: this thread works alongside workers - 1 worker threads.
   const counted = await runPool<number>({
-    worker: new URL('./floor-worker.ts', import.meta.url),
+    // Beside this module: the TypeScript source, or the bundled `.mjs` the benchmark runs.
+    worker: new URL(import.meta.url.endsWith('.ts') ? './floor-worker.ts' : './floor-worker.mjs', import.meta.url),
     workerData: { dir },
     paths,
     workers: workers - 1,
