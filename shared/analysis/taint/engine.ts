@@ -84,17 +84,18 @@ export class TaintEngine {
    * type), a route decorator, a parameter annotation or a constant-check name.
    */
   mayFind(text: string): boolean {
-    return this.trigger.test(text) && this.mentionsSource(text);
+    // The file's own imports are its context: `from os import environ` lets `environ` stand alone.
+    return this.trigger.test(text) && this.mentionsSource(text, text);
   }
 
   /** Whether the text names a sink in full, like `mentionsSource`: `requests.get(`, not any `.get(`. */
   mentionsSink(text: string, context = ''): boolean {
-    return triggersOf(this.spec).fileSinks.some((s) => s.names.test(text) && (!s.receivers || s.receivers.test(text) || (context !== '' && s.receivers.test(context))));
+    return triggersOf(this.spec).fileSinks.some((s) => writtenIn(s, text, context));
   }
 
   /** Whether the text names a source in full; receivers may also be named in `context` (the file's imports). */
   mentionsSource(text: string, context = ''): boolean {
-    return triggersOf(this.spec).fileSources.some((s) => s.names.test(text) && (!s.receivers || s.receivers.test(text) || (context !== '' && s.receivers.test(context))));
+    return triggersOf(this.spec).fileSources.some((s) => writtenIn(s, text, context));
   }
 
   isClean(method: string): boolean {
@@ -233,13 +234,31 @@ export class TaintEngine {
   }
 }
 
+/** How a matcher's use is written in code, as the text pre-checks look for it. */
+interface Written {
+  /** Its method, function, constructor or field names. */
+  readonly names: RegExp;
+  /** When it needs a receiver: receivers known by type (a declared type, or a call whose result has it), as words. */
+  readonly typed?: RegExp;
+  /** Receivers known by name (modules, variables): written right before the name, `os.environ`, `req.query`. */
+  readonly adjacent?: RegExp;
+  /** Imports that bind a name-known receiver, or its members, under another name: then any use may be one. */
+  readonly indirect?: RegExp;
+}
+
+function writtenIn(w: Written, text: string, context: string): boolean {
+  if (!w.names.test(text)) return false;
+  if (!w.typed && !w.adjacent) return true;
+  return !!(w.typed?.test(text) || w.adjacent?.test(text) || (context !== '' && (w.typed?.test(context) || w.indirect?.test(context))));
+}
+
 interface Triggers {
   readonly sinks: RegExp;
   readonly sources: RegExp;
-  /** Per source: its names, and when it needs a receiver, the words one of them must appear as. */
-  readonly fileSources: readonly { readonly names: RegExp; readonly receivers?: RegExp }[];
+  /** Per source: how it is written. */
+  readonly fileSources: readonly Written[];
   /** The same per sink and constant check. */
-  readonly fileSinks: readonly { readonly names: RegExp; readonly receivers?: RegExp }[];
+  readonly fileSinks: readonly Written[];
 }
 
 const triggers = new WeakMap<TaintSpec, Triggers>();
@@ -292,20 +311,35 @@ function triggersOf(spec: TaintSpec): Triggers {
   const hit = triggers.get(spec);
   if (hit) return hit;
   const checks = spec.constantChecks ?? [];
-  const written = (m: CallMatcherSpec): { names: RegExp; receivers?: RegExp } => {
+  const written = (m: CallMatcherSpec): Written => {
     const names = usePattern([m]);
-    // Receivers bound by name or declared type appear in the file; one typed through a hint, as that call. A
-    // builtin's hint applies only where it is called bare (`open(`, not `self.open(` or `os.open(`).
-    const receivers = new Set<string>();
+    if (m.anyReceiver || m.functions || m.constructors || !m.receivers?.length) return { names };
+    // A receiver the adapters resolve by name (lower-case: a module or variable) is written just before the member
+    // (`os.environ`, `self.request.args`) unless an import binds it, or its members, under another name. One known
+    // by type (capitalised) can be anywhere, or come from a call whose result has that type: a hint's method,
+    // for a builtin only where it is called bare (`open(`, not `self.open(`).
+    const typed = new Set<string>();
+    const byName = new Set<string>();
     const builtins = new Set<string>();
-    for (const r of m.receivers ?? []) {
-      receivers.add(r.slice(Math.max(r.lastIndexOf('.'), r.lastIndexOf('/')) + 1));
-      for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) (h.receivers.includes('builtins') ? builtins : receivers).add(x);
+    for (const r of m.receivers) {
+      const last = r.slice(Math.max(r.lastIndexOf('.'), r.lastIndexOf('/')) + 1);
+      (/^[a-z]/.test(r) ? byName : typed).add(last);
+      for (const h of spec.types ?? []) if (h.returns === r) for (const x of h.methods) (h.receivers.includes('builtins') ? builtins : typed).add(x);
     }
-    const bare = m.anyReceiver || m.functions || m.constructors || (!receivers.size && !builtins.size);
-    if (bare) return { names };
-    const ways = [...(receivers.size ? [wordPattern(receivers).source] : []), ...(builtins.size ? [`(?<![\\w$.])(?:${escape(builtins).join('|')})\\s*\\(`] : [])];
-    return { names, receivers: new RegExp(ways.join('|')) };
+    const typedWays = [...(typed.size ? [wordPattern(typed).source] : []), ...(builtins.size ? [`(?<![\\w$.])(?:${escape(builtins).join('|')})\\s*\\(`] : [])];
+    const out: { -readonly [K in keyof Written]: Written[K] } = { names };
+    if (typedWays.length) out.typed = new RegExp(typedWays.join('|'));
+    if (byName.size) {
+      const member = [
+        ...(m.methods?.length ? [`(?:${escape(m.methods).join('|')})\\s*[(<]`] : []),
+        ...(m.fields?.length ? [`(?:${escape(m.fields).join('|')})(?![\\w$])`] : []),
+      ];
+      out.adjacent = member.length ? new RegExp(`(?<![\\w$])(?:${escape(byName).join('|')})\\s*\\.\\s*(?:${member.join('|')})`) : /(?!)/;
+      const full = escape(m.receivers.filter((r) => /^[a-z]/.test(r))).join('|');
+      // Python `from os import environ` / `import os as o`, JavaScript `require('fs')` / `from 'fs'`, Go `o "os"`.
+      out.indirect = new RegExp(`\\bfrom\\s+(?:${full})\\b|(?<![\\w$.])(?:${full})\\s+as\\b|(?:require\\(\\s*|from\\s+)['"\`](?:node:)?(?:${full})['"\`]|\\S\\s+"(?:${full})"`);
+    }
+    return out;
   };
   const fileSources = spec.sources.map(written);
   const fileSinks = [...spec.sinks, ...checks].map(written);

@@ -218,6 +218,23 @@ describe('pre-checks', () => {
     expect(engine.mentionsSink('cursor.execute(q)')).toBe(true);
   });
 
+  it('wants a receiver known by name written before the member, unless an import binds it under another name', () => {
+    const python = new TaintEngine(loadTaintSpec('python'), 'x');
+    expect(python.mentionsSource('def f(request):\n    return request.path')).toBe(true);
+    expect(python.mentionsSource('def f(self):\n    return self.request.args')).toBe(true);
+    // Both words, neither use: `request` and `path` apart are no request data.
+    expect(python.mentionsSource('def f(request, path):\n    return open(path)')).toBe(false);
+    expect(python.mentionsSource('return rq.args', 'from flask import request as rq')).toBe(true);
+    expect(python.mentionsSource('x = environ["A"]')).toBe(false);
+    expect(python.mentionsSource('x = environ["A"]', 'from os import environ')).toBe(true);
+    expect(python.mayFind('from os import environ, system\nsystem(environ["A"])')).toBe(true);
+    expect(new TaintEngine(loadTaintSpec('go'), 'x').mentionsSink('ex.Command(c)', 'ex "os/exec"')).toBe(true);
+    const js = new TaintEngine(loadTaintSpec('javascript'), 'x');
+    expect(js.mentionsSource('readFileSync(p)', "const { readFileSync } = require('node:fs')")).toBe(true);
+    expect(js.mentionsSource('const q = req.query.id')).toBe(true);
+    expect(js.mentionsSource('function f(req, body) { return body }')).toBe(false);
+  });
+
   it('still finds a flow from a source in one function to a sink in another', () => {
     const source = 'import os\n\ndef read():\n    return input()\n\ndef run(c):\n    os.system(c)\n\ndef main():\n    run(read())\n';
     const found = analyzer.analyze({ path: 'a.py', language: 'python', source, root: parseSource('python', source) });
