@@ -90,11 +90,14 @@ export class TaintEngine {
 
   /** Whether the text names a sink in full, like `mentionsSource`: `requests.get(`, not any `.get(`. */
   mentionsSink(text: string, context = ''): boolean {
+    // One pass for any sink name first: most functions name none.
+    if (!this.trigger.test(text)) return false;
     return triggersOf(this.spec).fileSinks.some((s) => writtenIn(s, text, context));
   }
 
   /** Whether the text names a source in full; receivers may also be named in `context` (the file's imports). */
   mentionsSource(text: string, context = ''): boolean {
+    if (!this.sourceTrigger.test(text)) return false;
     return triggersOf(this.spec).fileSources.some((s) => writtenIn(s, text, context));
   }
 
@@ -246,6 +249,7 @@ interface Written {
   readonly indirect?: RegExp;
 }
 
+/** Whether the text uses the matcher; `context` (the file's imports) may name a receiver known by type, or rebind one. */
 function writtenIn(w: Written, text: string, context: string): boolean {
   if (!w.names.test(text)) return false;
   if (!w.typed && !w.adjacent) return true;
