@@ -176,8 +176,9 @@ export class DynamicAnalysis implements AdapterView {
     }
     const snk = texts.map((f) => this.engine.mentionsSink(f.text, context));
     reachThroughCalls(texts, snk, callers);
-    named.forEach(({ node }, i) => {
-      if (src[i] && snk[i] && !this.inPlace.has(node.id())) this.summarise(node);
+    named.forEach(({ node, name }, i) => {
+      // A function's own definition reads as a call of its name: only other callers count.
+      if (src[i] && snk[i] && !this.inPlace.has(node.id())) this.summarise(node, undefined, !callers.get(name ?? '')?.some((c) => c !== i));
     });
   }
 
@@ -316,7 +317,12 @@ export class DynamicAnalysis implements AdapterView {
     return undefined;
   }
 
-  private summarise(fn: Node, outer?: State): Summary {
+  /**
+   * Walks a function: in place (a callback, seeing the variables around it), as a callee (its parameters marked,
+   * for the summary call sites apply), or as a root: an entry point no function of the file calls, walked only
+   * for the flows it reports itself, so what its parameters reach need not be followed into its callees.
+   */
+  private summarise(fn: Node, outer?: State, asRoot = false): Summary {
     const id = fn.id();
     const done = this.summaries.get(id);
     if (done && !outer) return done;
@@ -337,7 +343,7 @@ export class DynamicAnalysis implements AdapterView {
       }
       const loc = this.loc(p.node);
       // In place (a callback), parameters come from the framework, not from the function around it.
-      const taints: Taint[] = outer ? [] : [{ origin: 'param' as const, param: index, steps: [{ ...loc, label: `parameter ${p.name || p.node.text()}` }], sanitized: new Set<string>() }];
+      const taints: Taint[] = outer || asRoot ? [] : [{ origin: 'param' as const, param: index, steps: [{ ...loc, label: `parameter ${p.name || p.node.text()}` }], sanitized: new Set<string>() }];
       if (route && !p.hasDefaultCall && !(p.type && except.has(p.type))) taints.push({ origin: 'user', steps: [{ ...loc, label: `${route} ${p.name}` }], sanitized: new Set<string>() });
       const v: Val = { taints, ...(p.type ? { type: p.type } : {}) };
       if (p.pattern) this.bind(p.pattern, v, state, p.node);
@@ -355,7 +361,7 @@ export class DynamicAnalysis implements AdapterView {
     this.current = saved;
     summary.returns = returns.reduce((a, b) => join(a, b), CLEAN);
     this.inProgress.delete(id);
-    if (!outer) this.summaries.set(id, summary);
+    if (!outer && !asRoot) this.summaries.set(id, summary);
     return summary;
   }
 
