@@ -12,7 +12,8 @@ import { parse as parseYaml } from 'yaml';
 import { LANGUAGE_IDS, parseSource } from './languages.ts';
 import type { LanguageId } from './types.ts';
 
-export const ENGINE_VERSION = '1.0.0';
+/** Part of the ruleset version: bumped when the compiled form of rules or the analyzers' behaviour changes. */
+export const ENGINE_VERSION = '1.1.0';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('./rules/', import.meta.url));
 
