@@ -80,7 +80,10 @@ describe('daily scan quota', () => {
   it('allows RATE_LIMIT_FREE_TIER scans a day on the free tier, then 429 SCAN_QUOTA_EXCEEDED until UTC midnight', async () => {
     process.env.RATE_LIMIT_FREE_TIER = '3';
     const userId = randomUUID();
-    const now = Date.parse('2026-11-23T22:00:00Z');
+    // 22:00 UTC today: quota items expire two days after they are written, so the day must be a current one.
+    const today = new Date();
+    today.setUTCHours(22, 0, 0, 0);
+    const now = today.getTime();
     for (let i = 1; i <= 3; i += 1) expect(await consumeScanQuota(userId, 'free', now)).toEqual({ used: i, limit: 3 });
     const error = (await consumeScanQuota(userId, 'free', now).catch((e: unknown) => e)) as AppError;
     expect(error).toBeInstanceOf(TooManyRequestsError);
@@ -88,7 +91,7 @@ describe('daily scan quota', () => {
     expect(error.headers['Retry-After']).toBe(String(2 * 3600));
     // The refused scan was not counted, and the next UTC day starts afresh.
     expect((await scanQuotaUsage(userId, 'free', now)).used).toBe(3);
-    expect(await consumeScanQuota(userId, 'free', Date.parse('2026-11-24T00:00:01Z'))).toEqual({ used: 1, limit: 3 });
+    expect(await consumeScanQuota(userId, 'free', now + 2 * 3600 * 1000 + 1000)).toEqual({ used: 1, limit: 3 });
   });
 
   it('defaults to 10 a day for free and unlimited for pro, writing nothing for an unlimited tier', async () => {
