@@ -483,8 +483,11 @@ export class DynamicAnalysis implements AdapterView {
       case 'labeled_statement':
         for (const c of node.namedChildren()) this.stmt(c, state, ctx);
         return;
+      case 'string':
+        // A bare string statement (a docstring) has no effect.
+        return;
       default:
-        this.expr(node, state);
+        this.expr(node, state, kind);
     }
   }
 
@@ -1059,8 +1062,8 @@ export class DynamicAnalysis implements AdapterView {
     return { taints: [], box };
   }
 
-  expr(node: Node, state: State): Val {
-    const kind = node.kind() as string;
+  /** The value of an expression; `kind` when the caller has read it already. */
+  expr(node: Node, state: State, kind = node.kind() as string): Val {
     switch (kind) {
       case 'string':
       case 'interpreted_string_literal':
