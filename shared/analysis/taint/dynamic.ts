@@ -153,10 +153,13 @@ export class DynamicAnalysis implements AdapterView {
     const context = this.importTexts.join('\n');
     // Functions that name a source or call one that does: the only ones that can return tainted data unasked.
     const src = texts.map((f) => this.engine.mentionsSource(f.text, context));
-    reachThroughCalls(texts, src, callers);
-    named.forEach(({ node }, i) => {
-      if (src[i]) this.producers.add(node.id());
-    });
+    const markProducers = () => {
+      reachThroughCalls(texts, src, callers);
+      named.forEach(({ node }, i) => {
+        if (src[i]) this.producers.add(node.id());
+      });
+    };
+    markProducers();
     // Module-level statements: constants, configuration and top-level code (scripts, route registration).
     const state: State = { vars: new Map(), dead: false, broke: false };
     this.block(this.root, state, { returns: [], module: true });
@@ -169,10 +172,7 @@ export class DynamicAnalysis implements AdapterView {
       texts.forEach((f, i) => {
         if (!src[i] && mentions.test(f.text)) src[i] = true;
       });
-      reachThroughCalls(texts, src, callers);
-      named.forEach(({ node }, i) => {
-        if (src[i]) this.producers.add(node.id());
-      });
+      markProducers();
     }
     const snk = texts.map((f) => this.engine.mentionsSink(f.text, context));
     reachThroughCalls(texts, snk, callers);
