@@ -812,7 +812,10 @@ export class DynamicAnalysis implements AdapterView {
   private dotted(node: Node | null | undefined): string | undefined {
     if (!node) return undefined;
     const k = node.kind() as string;
-    if (k === 'identifier' || k === 'package_identifier') return this.imports.get(node.text()) ?? node.text();
+    if (k === 'identifier' || k === 'package_identifier') {
+      const name = node.text();
+      return this.imports.get(name) ?? name;
+    }
     if (k === 'this' || k === 'self') return 'this';
     const access = ACCESS[k];
     if (access?.member) {
@@ -824,27 +827,42 @@ export class DynamicAnalysis implements AdapterView {
     return undefined;
   }
 
-  /** The receiver as the spec names it: a declared type, the resolved dotted name, or the name as written. */
-  private receiverKey(objNode: Node | null | undefined, obj: Val | undefined): string | undefined {
+  /**
+   * The receiver as the spec names it: a declared type, the resolved dotted name, or the name as written.
+   * `kind` and, for an identifier, `name` when the caller has read them already.
+   */
+  private receiverKey(objNode: Node | null | undefined, obj: Val | undefined, kind?: string, name?: string): string | undefined {
     if (obj?.type && this.receiverNames.has(obj.type)) return obj.type;
-    const full = this.dotted(objNode);
+    if (!objNode) return obj?.type;
+    const k = kind ?? (objNode.kind() as string);
+    const identifier = k === 'identifier' || k === 'package_identifier';
+    const bare = identifier ? (name ?? objNode.text()) : undefined;
+    const full = bare !== undefined ? (this.imports.get(bare) ?? bare) : this.dotted(objNode);
     if (full === undefined) return obj?.type;
     if (this.receiverNames.has(full)) return full;
-    const bare = objNode?.text();
-    if (bare !== undefined && this.receiverNames.has(bare)) return bare;
+    const written = bare ?? objNode.text();
+    if (this.receiverNames.has(written)) return written;
     const last = full.slice(full.lastIndexOf('.') + 1);
-    return this.receiverNames.has(last) && objNode?.kind() !== 'identifier' ? last : (obj?.type ?? full);
+    return this.receiverNames.has(last) && k !== 'identifier' ? last : (obj?.type ?? full);
   }
 
-  private target(fn: Node | null, state: State): { target: CallTarget; objNode: Node | null; recv: Val | undefined } {
+  /**
+   * What a call calls: the method and receiver as the spec names them, the receiver's value, and `local`, the
+   * name of a same-file function it reaches (a bare call not imported, or `this.`/`self.`, or Go's `x.f` on a
+   * local value). Each node is read once.
+   */
+  private target(fn: Node | null, state: State): { target: CallTarget; objNode: Node | null; recv: Val | undefined; local?: string } {
     if (!fn) return { target: {}, objNode: null, recv: undefined };
     const k = fn.kind();
     const access = ACCESS[k];
     if (access?.member) {
       const objNode = fieldOf(fn, access.object);
       const method = fieldOf(fn, access.key)?.text() ?? '';
-      const recv = objNode ? this.expr(objNode, state) : undefined;
-      return { target: { method, receiverType: this.receiverKey(objNode, recv) }, objNode, recv };
+      const objKind = objNode?.kind() as string | undefined;
+      const recv = objNode ? this.expr(objNode, state, objKind) : undefined;
+      const objName = objKind === 'identifier' ? objNode!.text() : undefined;
+      const own = objKind === 'this' || objName === 'self' || (this.lang === 'go' && objName !== undefined && !this.imports.has(objName));
+      return { target: { method, receiverType: this.receiverKey(objNode, recv, objKind, objName) }, objNode, recv, ...(own ? { local: method } : {}) };
     }
     if (k === 'identifier') {
       const name = fn.text();
@@ -853,7 +871,7 @@ export class DynamicAnalysis implements AdapterView {
         const dot = resolved.lastIndexOf('.');
         return { target: { method: resolved.slice(dot + 1), receiverType: resolved.slice(0, dot) }, objNode: null, recv: undefined };
       }
-      return { target: { method: resolved ?? name }, objNode: null, recv: undefined };
+      return { target: { method: resolved ?? name }, objNode: null, recv: undefined, ...(resolved === undefined ? { local: name } : {}) };
     }
     return { target: {}, objNode: null, recv: fn ? this.expr(fn, state) : undefined };
   }
@@ -896,14 +914,14 @@ export class DynamicAnalysis implements AdapterView {
   private call(node: Node, state: State): Val {
     const fn = node.field('function');
     const { positional: argNodes, keyword } = this.callArgs(node);
-    const { target, objNode, recv } = this.target(fn, state);
+    const { target, objNode, recv, local: localName } = this.target(fn, state);
     const args = argNodes.map((a) => this.expr(a, state));
     const kwVals = keyword.map((k) => {
       const value = k.field('value');
       return value ? this.expr(value, state) : CLEAN;
     });
 
-    const local = this.localTargets(fn, objNode);
+    const local = localName ? (this.functions.get(localName) ?? []) : [];
     // A callee that cannot produce tainted data matters only when tainted data goes in: otherwise it is not walked.
     if (local.length && !local.some((m) => this.producers.has(m.id())) && !args.some((a) => flatten(a).length) && !kwVals.some((a) => flatten(a).length)) return CLEAN;
     if (local.length) {
@@ -971,18 +989,6 @@ export class DynamicAnalysis implements AdapterView {
     if (!this.engine.spec.sinks.some((s) => s.kind === 'command' && matches(s, t))) return;
     // The script a shell runs is the command, whichever argument carries it.
     this.engine.checkSinks(t, undefined, [derive(rest)], [argNodes[argNodes.length - 1] ?? node], node, this, () => true);
-  }
-
-  private localTargets(fn: Node | null, objNode: Node | null): Node[] {
-    if (!fn) return [];
-    const k = fn.kind();
-    let name: string | undefined;
-    if (k === 'identifier') name = this.imports.has(fn.text()) ? undefined : fn.text();
-    else if (objNode && (objNode.kind() === 'this' || objNode.text() === 'self' || (this.lang === 'go' && objNode.kind() === 'identifier' && !this.imports.has(objNode.text())))) {
-      const key = ACCESS[k]?.key;
-      name = key ? fieldOf(fn, key)?.text() : undefined;
-    }
-    return name ? (this.functions.get(name) ?? []) : [];
   }
 
   /** Lists, arrays and maps: what goes in by index or key, and reads back. */
