@@ -410,7 +410,7 @@ export class DynamicAnalysis implements AdapterView {
       case 'assignment_statement':
       case 'assignment':
       case 'augmented_assignment':
-        this.assignment(node, state);
+        this.assignment(node, state, kind);
         return;
       case 'if_statement':
         this.ifStatement(node, state, ctx);
@@ -517,8 +517,7 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   /** Assigns a value to a target: a name, a tuple or list of targets, or a JS destructuring pattern. */
-  private bind(target: Node, v: Val, state: State, at: Node): void {
-    const k = target.kind() as string;
+  private bind(target: Node, v: Val, state: State, at: Node, k = target.kind() as string): void {
     switch (k) {
       case 'identifier':
       case 'shorthand_property_identifier_pattern':
@@ -595,23 +594,25 @@ export class DynamicAnalysis implements AdapterView {
     }
   }
 
-  private assignment(node: Node, state: State): Val {
+  private assignment(node: Node, state: State, kind: string): Val {
     const left = node.field('left');
     const right = node.field('right');
     if (!left) return CLEAN;
     // Python `x: int` annotations without a value.
     if (!right) return CLEAN;
-    let v = right.kind() === 'expression_list' ? this.exprList(right, state) : this.expr(right, state);
+    const rightKind = right.kind() as string;
+    let v = rightKind === 'expression_list' ? this.exprList(right, state) : this.expr(right, state, rightKind);
     // Plain assignments have no operator field; augmented ones and Go's name theirs.
-    const kind = node.kind();
     const op = kind === 'assignment' || kind === 'assignment_expression' ? '=' : kind === 'short_var_declaration' ? ':=' : (node.field('operator')?.text() ?? '=');
     if (op !== '=' && op !== ':=') {
       const old = this.expr(left, state);
       const folded = foldBinary(op.slice(0, -1), old, v);
       v = { ...derive([old, v]), ...(folded !== undefined ? { c: folded } : {}) };
     }
-    const targets = left.kind() === 'expression_list' && left.namedChildren().length === 1 ? left.namedChildren()[0]! : left;
-    this.bind(targets, v, state, node);
+    const leftKind = left.kind() as string;
+    const single = leftKind === 'expression_list' ? left.namedChildren() : undefined;
+    if (single?.length === 1) this.bind(single[0]!, v, state, node);
+    else this.bind(left, v, state, node, leftKind);
     return v;
   }
 
@@ -685,8 +686,9 @@ export class DynamicAnalysis implements AdapterView {
   private applyGuard(condition: Node, whenTrue: State, whenFalse: State): void {
     let node = condition;
     let negated = false;
+    let k: string;
     for (;;) {
-      const k = node.kind();
+      k = node.kind() as string;
       if (k === 'parenthesized_expression') node = node.namedChildren()[0] ?? node;
       else if ((k === 'unary_expression' && node.child(0)?.text() === '!') || k === 'not_operator') {
         negated = !negated;
@@ -696,7 +698,7 @@ export class DynamicAnalysis implements AdapterView {
     }
     let subject: Node | undefined;
     let kinds: readonly string[] | undefined;
-    if (node.kind() === 'comparison_operator') {
+    if (k === 'comparison_operator') {
       const ops = node.children().filter((c) => !c.isNamed()).map((c) => c.text());
       const operands = node.namedChildren();
       const op = ops.join(' ');
@@ -706,7 +708,7 @@ export class DynamicAnalysis implements AdapterView {
         kinds = g.kinds;
         if (op === 'not in') negated = !negated;
       }
-    } else if (node.kind() === 'call_expression' || node.kind() === 'call') {
+    } else if (k === 'call_expression' || k === 'call') {
       const fn = node.field('function');
       const argNodes = this.argNodes(node);
       const { target, objNode } = this.target(fn, whenTrue);
@@ -1170,7 +1172,7 @@ export class DynamicAnalysis implements AdapterView {
           if (n) this.setVar(n.text(), v, node, state);
           return v;
         }
-        return this.assignment(node, state);
+        return this.assignment(node, state, kind);
       }
       case 'call_expression':
       case 'call':
@@ -1193,8 +1195,9 @@ export class DynamicAnalysis implements AdapterView {
         const access = ACCESS[kind]!;
         const objNode = fieldOf(node, access.object);
         const field = fieldOf(node, access.key)?.text() ?? '';
-        const obj = objNode ? this.expr(objNode, state) : CLEAN;
-        const src = this.engine.source({ field, receiverType: this.receiverKey(objNode, obj) }, node, this);
+        const objKind = objNode?.kind() as string | undefined;
+        const obj = objNode ? this.expr(objNode, state, objKind) : CLEAN;
+        const src = this.engine.source({ field, receiverType: this.receiverKey(objNode, obj, objKind) }, node, this);
         if (src) return src;
         if (field === 'length') return CLEAN;
         return this.member(obj, field);
