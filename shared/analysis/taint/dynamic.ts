@@ -883,15 +883,19 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   /** Positional and keyword arguments in one pass: each node's kind is read once. */
-  private callArgs(call: Node): { positional: Node[]; keyword: Node[] } {
+  private callArgs(call: Node): { positional: Node[]; kinds: string[]; keyword: Node[] } {
     const positional: Node[] = [];
+    const kinds: string[] = [];
     const keyword: Node[] = [];
     for (const c of call.field('arguments')?.namedChildren() ?? []) {
       const k = c.kind() as string;
       if (k === 'keyword_argument') keyword.push(c);
-      else if (!PUNCTUATION.has(k) && k !== 'comment') positional.push(c);
+      else if (!PUNCTUATION.has(k) && k !== 'comment') {
+        positional.push(c);
+        kinds.push(k);
+      }
     }
-    return { positional, keyword };
+    return { positional, kinds, keyword };
   }
 
   private keywordArgs(call: Node): Map<string, Node> {
@@ -915,9 +919,9 @@ export class DynamicAnalysis implements AdapterView {
 
   private call(node: Node, state: State): Val {
     const fn = node.field('function');
-    const { positional: argNodes, keyword } = this.callArgs(node);
+    const { positional: argNodes, kinds: argKinds, keyword } = this.callArgs(node);
     const { target, objNode, recv, local: localName } = this.target(fn, state);
-    const args = argNodes.map((a) => this.expr(a, state));
+    const args = argNodes.map((a, i) => this.expr(a, state, argKinds[i]));
     const kwVals = keyword.map((k) => {
       const value = k.field('value');
       return value ? this.expr(value, state) : CLEAN;
