@@ -184,7 +184,11 @@ export class TaintEngine {
 
   /** The value of a call to a summarised function: parameter flows replaced by the caller's arguments. */
   applySummary(summary: Summary, args: readonly Val[], node: SgNode, view: AdapterView): Val {
-    const callStep: FlowStep = { ...view.loc(node), label: `passed through ${calleeName(node)}` };
+    // Read from the tree only when a taint passes: most calls carry none.
+    let step: FlowStep | undefined;
+    let callee: string | undefined;
+    const calleeOf = () => (callee ??= calleeName(node));
+    const stepAt = (label: string): FlowStep => ({ ...(step ??= { ...view.loc(node), label: '' }), label });
     for (const hit of summary.sinks) {
       const arg = args[hit.param];
       if (!arg) continue;
@@ -192,7 +196,7 @@ export class TaintEngine {
         const sanitized = new Set([...a.sanitized, ...hit.sanitized]);
         const merged: Taint = { ...a, sanitized };
         if (isSafeFor(merged, hit.kind)) continue;
-        const steps = [...a.steps, { ...callStep, label: `passed to ${calleeName(node)}` }, ...hit.steps.slice(1)];
+        const steps = [...a.steps, stepAt(`passed to ${calleeOf()}`), ...hit.steps.slice(1)];
         if (a.origin === 'param') view.current.sinks.push({ ...hit, param: a.param ?? 0, steps, sanitized });
         else if (hit.origins.includes(a.origin)) this.report(hit.kind, hit.location, hit.snippet, steps);
       }
@@ -200,13 +204,13 @@ export class TaintEngine {
     const out: Taint[] = [];
     for (const r of flatten(summary.returns)) {
       if (r.origin !== 'param') {
-        out.push(withStep(r, { ...callStep, label: `returned from ${calleeName(node)}` }));
+        out.push(withStep(r, stepAt(`returned from ${calleeOf()}`)));
         continue;
       }
       const arg = args[r.param ?? -1];
       if (!arg) continue;
       for (const a of flatten(arg)) {
-        out.push({ ...a, steps: [...a.steps, callStep], sanitized: new Set([...a.sanitized, ...r.sanitized]) });
+        out.push({ ...a, steps: [...a.steps, stepAt(`passed through ${calleeOf()}`)], sanitized: new Set([...a.sanitized, ...r.sanitized]) });
       }
     }
     const c = summary.returns.c;
