@@ -52,6 +52,14 @@ function fieldOf(node: Node, name: string): Node | null {
   return node.field(name as Parameters<Node['field']>[0]) as Node | null;
 }
 
+/** A Python comparison's operands and operator tokens: it has no fields, so they are its plain children. */
+function comparisonParts(node: Node): { operands: Node[]; operators: Node[] } {
+  const operands: Node[] = [];
+  const operators: Node[] = [];
+  for (const c of node.children()) (c.isNamed() ? operands : operators).push(c);
+  return { operands, operators };
+}
+
 /** Parents of declarations that are not nested in another function or block. */
 const TOP_LEVEL = new Set(['program', 'module', 'source_file']);
 const SHELLS = /^(?:\/(?:usr\/)?bin\/)?(?:sh|bash|zsh|dash|ksh|cmd(?:\.exe)?|powershell(?:\.exe)?)$/;
@@ -699,9 +707,8 @@ export class DynamicAnalysis implements AdapterView {
     let subject: Node | undefined;
     let kinds: readonly string[] | undefined;
     if (k === 'comparison_operator') {
-      const ops = node.children().filter((c) => !c.isNamed()).map((c) => c.text());
-      const operands = node.namedChildren();
-      const op = ops.join(' ');
+      const { operands, operators } = comparisonParts(node);
+      const op = operators.map((c) => c.text()).join(' ');
       const g = this.guards.find((x) => x.operators?.includes(op === 'not in' ? 'in' : op));
       if (g && operands.length === 2) {
         subject = operands[0];
@@ -1275,11 +1282,9 @@ export class DynamicAnalysis implements AdapterView {
     let r: Node | null | undefined;
     let op: string;
     if (node.kind() === 'comparison_operator') {
-      // Python comparisons have no fields: operands and operator tokens are plain children.
-      const children = node.children();
-      const operands = children.filter((c) => c.isNamed());
+      const { operands, operators } = comparisonParts(node);
       [l, r] = operands;
-      op = children.find((c) => !c.isNamed())?.text() ?? '';
+      op = operators[0]?.text() ?? '';
     } else {
       l = node.field('left');
       r = node.field('right');
