@@ -99,7 +99,8 @@ function patternAnchors(pattern: unknown): string[] | undefined {
   if (typeof pattern !== 'string') return undefined;
   const words = withoutMeta.match(IDENT) ?? [];
   const best = words.reduce<string | undefined>((a, w) => (w.length > (a?.length ?? 2) ? w : a), undefined);
-  return best ? [best.toLowerCase()] : undefined;
+  // Patterns match identifiers exactly, so the word keeps its case.
+  return best ? [best] : undefined;
 }
 
 /** Splits a regex at its top-level `|`. */
@@ -176,31 +177,38 @@ function exactStrings(re: string): string[] | undefined {
 }
 
 /**
- * Literal text that every match of a regex must contain, as alternatives (lower-cased; the pre-check is
- * case-insensitive). Parses just enough regex syntax: literal runs, groups, classes, escapes, quantifiers.
+ * Literal text that every match of a regex must contain, as alternatives: as written when the regex is
+ * case-sensitive, lower-cased under `(?i)`. Parses just enough regex syntax: literal runs, groups, classes,
+ * escapes, quantifiers.
  * Consecutive literals and groups of literals join into one clause of whole strings (`(req|request)\\.(body|query)`
  * gives `req.body`, `request.query`, …), which occur in far fewer files than any of their parts.
  */
-export function regexAnchors(regex: unknown): string[][] {
+export function regexAnchors(regex: unknown, ignoreCase = false): string[][] {
   if (typeof regex !== 'string') return [];
+  // `(?i)` (flags before any `-`) makes the literals case-insensitive: they are then lower-cased.
+  const fold = ignoreCase || /^\(\?[a-zA-Z]*i[a-zA-Z-]*\)/.test(regex);
+  const cased = (w: string) => (fold ? w.toLowerCase() : w);
   const alternatives = splitAlternatives(regex.replace(/^\(\?[a-zA-Z-]+\)/, ''));
   if (alternatives.length > 1) {
-    const parts = alternatives.map((alt) => bestAnchors(regexAnchors(alt)));
+    const parts = alternatives.map((alt) => bestAnchors(regexAnchors(alt, fold)));
     return parts.every((p): p is string[] => p !== undefined) ? [[...new Set(parts.flat())]] : [];
   }
   const re = alternatives[0] ?? '';
   const candidates: string[][] = [];
   // Every match contains one of these strings, ending at the current position.
   let runs = [''];
+  // A run joined with a case-insensitive group may occur in any case as a whole.
+  let runFolded = false;
   const flush = () => {
-    const words = [...new Set(runs.map((r) => r.toLowerCase()))];
+    const words = [...new Set(runs.map((r) => (runFolded ? r.toLowerCase() : cased(r))))];
     if (words.every(usefulAnchor)) candidates.push(words);
     runs = [''];
+    runFolded = false;
   };
   let i = 0;
   while (i < re.length) {
     const c = re[i] as string;
-    let item: { literal?: string; exact?: string[]; group?: string[][] } = {};
+    let item: { literal?: string; exact?: string[]; folded?: boolean; group?: string[][] } = {};
     let next = i + 1;
     if (c === '\\') {
       const e = re[i + 1] ?? '';
@@ -210,8 +218,9 @@ export function regexAnchors(regex: unknown): string[][] {
       next = closing(re, i);
       const lookaround = re[i + 1] === '?' && /^\?[=!<]/.test(re.slice(i + 1));
       const inner = re.slice(i + 1, next - 1).replace(/^\?(?:[:=!]|<[=!]|[a-zA-Z]*:)/, '');
-      const exact = lookaround ? undefined : exactStrings(inner);
-      item = lookaround ? { group: [] } : exact ? { exact } : { group: regexAnchors(inner) };
+      const groupFold = fold || /^\?[a-zA-Z]*i[a-zA-Z-]*:/.test(re.slice(i + 1));
+      const exact = lookaround ? undefined : exactStrings(inner)?.map((e) => (groupFold ? e.toLowerCase() : e));
+      item = lookaround ? { group: [] } : exact ? { exact, folded: groupFold } : { group: regexAnchors(inner, groupFold) };
     } else if (c === '[') {
       next = closing(re, i);
     } else if (!'.^$|'.includes(c)) {
@@ -227,9 +236,10 @@ export function regexAnchors(regex: unknown): string[][] {
       const exact = item.exact;
       if (runs.length * exact.length > MAX_LITERALS) flush();
       runs = runs.flatMap((r) => exact.map((e) => r + e));
+      runFolded ||= item.folded === true;
     } else {
       flush();
-      if (item.exact && !optional) candidates.push([...new Set(item.exact.map((e) => e.toLowerCase()))]);
+      if (item.exact && !optional) candidates.push([...new Set(item.exact.map(cased))]);
       else if (item.group && !optional) candidates.push(...item.group);
     }
     i = next;
@@ -257,8 +267,9 @@ function bestAnchors(candidates: readonly string[][]): string[] | undefined {
 }
 
 /**
- * Anchors of a whole rule as a conjunction of clauses, each clause a disjunction of lower-cased literals: a file
- * can only match when every clause has a literal in it. Empty when nothing is guaranteed.
+ * Anchors of a whole rule as a conjunction of clauses, each clause a disjunction of literals: a file can only
+ * match when every clause has a literal in it. A literal with a capital letter must occur as written; one
+ * without, in any case. Empty when nothing is guaranteed.
  */
 export function ruleAnchors(rule: Rule | undefined, utils: Record<string, unknown> = {}, seen: ReadonlySet<string> = new Set()): string[][] {
   if (!rule || typeof rule !== 'object') return [];

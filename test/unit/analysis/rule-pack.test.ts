@@ -98,12 +98,20 @@ describe('rule pack loader', () => {
 
 describe('rule anchors', () => {
   it('extracts necessary literals from regexes', () => {
-    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.sum', 'md5.new']]);
-    expect(regexAnchors('^((child_process|cp)\\.)?(exec|execSync)$')).toEqual([['exec', 'execsync']]);
+    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.Sum', 'md5.New']]);
+    expect(regexAnchors('^((child_process|cp)\\.)?(exec|execSync)$')).toEqual([['exec', 'execSync']]);
     expect(regexAnchors('(?i)^(password|secret)$')).toEqual([['password', 'secret']]);
     expect(regexAnchors('abc?d')).toEqual([]);
     expect(regexAnchors('[+%]')).toEqual([]);
     expect(regexAnchors('\\]\\[')).toEqual([['][']]);
+  });
+
+  it('keeps the case of a case-sensitive regex, and folds it under (?i), for the whole run a folded group joins', () => {
+    expect(regexAnchors('^Function$')).toEqual([['Function']]);
+    expect(regexAnchors('(?i)^Function$')).toEqual([['function']]);
+    expect(regexAnchors('(?i-u)^(Password|Secret)$')).toEqual([['password', 'secret']]);
+    expect(regexAnchors('^Abc(?i:def)$')).toEqual([['abcdef']]);
+    expect(ruleAnchors({ pattern: 'new Function($$$A)' })).toEqual([['Function']]);
   });
 
   it('joins consecutive literals and literal groups into whole strings, within a bound', () => {
