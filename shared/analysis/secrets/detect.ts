@@ -163,7 +163,7 @@ function providerMatches(text: string, lines: Lines): SecretMatch[] {
   anchorSet ??= new LiteralSet(ANCHOR_WORDS);
   const anchors = anchorSet.scan(text);
   for (const pattern of SECRET_PATTERNS) {
-    if (!hasAnchor(pattern, text, anchors)) continue;
+    if (!hasAnchor(pattern, text, anchors) || (pattern.requires && !pattern.requires.test(text))) continue;
     pattern.regex.lastIndex = 0;
     for (const m of text.matchAll(pattern.regex)) {
       const groups = m.groups ?? {};

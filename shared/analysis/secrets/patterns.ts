@@ -30,6 +30,8 @@ export interface SecretPattern {
   readonly anchors: readonly string[];
   /** Compare anchors case-insensitively (anchors are then written in lower case). */
   readonly anchorsIgnoreCase?: boolean;
+  /** A text without a match of this cannot hold the secret (e.g. the evidence `context` asks for): checked once. */
+  readonly requires?: RegExp;
   /** Global regex; the named group `secret` is the credential (the whole match when absent). */
   readonly regex: RegExp;
   /** Evidence required near the candidate. */
@@ -207,6 +209,8 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     severity: 'critical',
     cwe: CWE,
     anchors: ['AC'],
+    // The account SID the context needs, without its word boundaries: any file with the evidence has this.
+    requires: /AC[0-9a-f]{32}/,
     regex: /(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])/g,
     // An auth token is only recognisable next to the account SID it belongs to.
     context: { regex: /\bAC[0-9a-f]{32}\b/, lines: 3 },
