@@ -1,6 +1,8 @@
 /**
- * Which of many literal strings occur in a text, ignoring ASCII case, in one pass over it (an Aho–Corasick
- * automaton). Checking a few hundred rule anchors with one `includes` each read every file a few hundred times.
+ * Which of many literal strings occur in a text, in one pass over it (an Aho–Corasick automaton over the text
+ * with ASCII case folded). A literal with a capital letter must occur as written, checked only where it was
+ * found folded; one without matches in any case. Checking a few hundred rule anchors with one `includes` each
+ * read every file a few hundred times.
  */
 
 const ASCII = 128;
@@ -16,6 +18,8 @@ export class LiteralSet {
   private readonly outputs: (readonly number[])[];
   /** Literals with non-ASCII characters, checked with `includes` on the lower-cased text. */
   private readonly others: readonly (readonly [number, string])[];
+  /** Literals with a capital letter: found folded, then confirmed as written. */
+  private readonly cased: readonly number[];
 
   constructor(readonly literals: readonly string[]) {
     const goto: Map<number, number>[] = [new Map()];
@@ -68,9 +72,10 @@ export class LiteralSet {
     this.delta = delta;
     this.outputs = ends;
     this.others = others;
+    this.cased = literals.flatMap((literal, id) => (/[A-Z]/.test(literal) ? [id] : []));
   }
 
-  /** found[i] is 1 when literal i occurs in the text. */
+  /** found[i] is 1 when literal i occurs in the text (as written, if it has a capital letter). */
   scan(text: string): Uint8Array {
     const found = new Uint8Array(this.literals.length);
     const { delta, outputs } = this;
@@ -85,6 +90,7 @@ export class LiteralSet {
       const lower = text.toLowerCase();
       for (const [id, word] of this.others) if (lower.includes(word)) found[id] = 1;
     }
+    for (const id of this.cased) if (found[id] === 1 && !text.includes(this.literals[id]!)) found[id] = 0;
     return found;
   }
 }

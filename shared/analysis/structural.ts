@@ -106,23 +106,11 @@ const MAX_CACHED_COMBINATIONS = 512;
 
 class LanguagePlan {
   private readonly combined = new Map<string, NapiConfig>();
-  /** Anchors with a capital letter, which must occur as written, not just in some case. */
-  private readonly cased: readonly number[];
-
   constructor(
     readonly rules: readonly PlannedRule[],
     /** Every anchor of the language's rules, found in a file in one pass. */
     readonly literals: LiteralSet,
-  ) {
-    this.cased = literals.literals.flatMap((literal, id) => (/[A-Z]/.test(literal) ? [id] : []));
-  }
-
-  /** Which anchors occur in the source: one pass ignoring case, then the cased ones checked as written. */
-  anchorsIn(source: string): Uint8Array {
-    const found = this.literals.scan(source);
-    for (const id of this.cased) if (found[id] === 1 && !source.includes(this.literals.literals[id]!)) found[id] = 0;
-    return found;
-  }
+  ) {}
 
   /**
    * Gives each utility a config-wide name. Rules of one pack share its utilities, so identical definitions
@@ -137,20 +125,20 @@ class LanguagePlan {
       return id;
     };
     const planned = rules.map((rule): PlannedRule => {
-        const names = new Map<string, string>();
-        for (const [name, util] of Object.entries(rule.config.utils ?? {})) {
-          const key = `${rule.file}\0${name}\0${JSON.stringify(util)}`;
-          let unique = shared.get(key);
-          if (!unique) {
-            unique = `u${shared.size}_${name}`;
-            shared.set(key, unique);
-          }
-          names.set(name, unique);
+      const names = new Map<string, string>();
+      for (const [name, util] of Object.entries(rule.config.utils ?? {})) {
+        const key = `${rule.file}\0${name}\0${JSON.stringify(util)}`;
+        let unique = shared.get(key);
+        if (!unique) {
+          unique = `u${shared.size}_${name}`;
+          shared.set(key, unique);
         }
-        const utils: Record<string, Rule> = {};
-        for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[names.get(name) as string] = renameUtils(util, names) as Rule;
-        const clauses = rule.anchors.map((clause) => clause.map(idOf));
-        return { rule, combinedRule: renameUtils(rule.config.rule, names) as Rule, combinedUtils: utils, combinable: !rule.config.constraints, clauses };
+        names.set(name, unique);
+      }
+      const utils: Record<string, Rule> = {};
+      for (const [name, util] of Object.entries(rule.config.utils ?? {})) utils[names.get(name) as string] = renameUtils(util, names) as Rule;
+      const clauses = rule.anchors.map((clause) => clause.map(idOf));
+      return { rule, combinedRule: renameUtils(rule.config.rule, names) as Rule, combinedUtils: utils, combinable: !rule.config.constraints, clauses };
     });
     return new LanguagePlan(planned, new LiteralSet([...literalIds.keys()]));
   }
@@ -187,7 +175,7 @@ export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}
       if (!plan) plans.set(file.language, (plan = LanguagePlan.of(rules)));
       const findings: RawFinding[] = [];
       const top = file.root.root();
-      const found = plan.anchorsIn(file.source);
+      const found = plan.literals.scan(file.source);
       const combinable: number[] = [];
       const separate: CompiledRule[] = [];
       plan.rules.forEach((planned, i) => {

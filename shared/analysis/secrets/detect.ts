@@ -133,14 +133,16 @@ class Lines {
   }
 }
 
-/** Every provider pattern's anchors, found in a file in one case-insensitive pass. */
-const ANCHOR_WORDS = [...new Set(SECRET_PATTERNS.flatMap((p) => p.anchors.map((a) => a.toLowerCase())))];
+/**
+ * Every provider pattern's anchors, found in a file in one pass. Anchors with capitals must occur as written;
+ * lower-case ones match in any case, a looser pre-filter than a case-sensitive pattern needs (its regex decides).
+ */
+const ANCHOR_WORDS = [...new Set(SECRET_PATTERNS.flatMap((p) => p.anchors))];
 let anchorSet: LiteralSet | undefined;
 const anchorIds = new Map(ANCHOR_WORDS.map((word, i) => [word, i]));
 
-/** Whether the text has one of the pattern's anchors; case-sensitive anchors are confirmed where found folded. */
-function hasAnchor(pattern: SecretPattern, text: string, found: Uint8Array): boolean {
-  return pattern.anchors.some((anchor) => found[anchorIds.get(anchor.toLowerCase())!] === 1 && (pattern.anchorsIgnoreCase || text.includes(anchor)));
+function hasAnchor(pattern: SecretPattern, found: Uint8Array): boolean {
+  return pattern.anchors.some((anchor) => found[anchorIds.get(anchor)!] === 1);
 }
 
 function contextOk(pattern: SecretPattern, text: string, lines: Lines, start: number, end: number): boolean {
@@ -163,7 +165,7 @@ function providerMatches(text: string, lines: Lines): SecretMatch[] {
   anchorSet ??= new LiteralSet(ANCHOR_WORDS);
   const anchors = anchorSet.scan(text);
   for (const pattern of SECRET_PATTERNS) {
-    if (!hasAnchor(pattern, text, anchors) || (pattern.requires && !pattern.requires.test(text))) continue;
+    if (!hasAnchor(pattern, anchors) || (pattern.requires && !pattern.requires.test(text))) continue;
     pattern.regex.lastIndex = 0;
     for (const m of text.matchAll(pattern.regex)) {
       const groups = m.groups ?? {};

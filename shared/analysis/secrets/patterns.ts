@@ -26,10 +26,11 @@ export interface SecretPattern {
   readonly type: string;
   readonly severity: Severity;
   readonly cwe: readonly string[];
-  /** Literal strings, one of which must occur in the text before the regex runs (a cheap pre-filter). */
+  /**
+   * Literal strings, one of which must occur in the text before the regex runs (a cheap pre-filter): one with a
+   * capital letter as written, a lower-case one in any case.
+   */
   readonly anchors: readonly string[];
-  /** Compare anchors case-insensitively (anchors are then written in lower case). */
-  readonly anchorsIgnoreCase?: boolean;
   /** A text without a match of this cannot hold the secret (e.g. the evidence `context` asks for): checked once. */
   readonly requires?: RegExp;
   /** Global regex; the named group `secret` is the credential (the whole match when absent). */
@@ -142,7 +143,6 @@ export const SECRET_PATTERNS: readonly SecretPattern[] = [
     severity: 'critical',
     cwe: CWE,
     anchors: ['aws', 'secretaccesskey', 'secret_access_key', 'akia', 'asia'],
-    anchorsIgnoreCase: true,
     regex: /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g,
     context: { regex: /aws.{0,24}secret|secret.{0,24}aws|secret_?access_?key|\b(?:AKIA|ASIA)[A-Z2-7]{16}\b/i, lines: 3 },
     // Mixed case rules out hex digests, which are 40 characters too.

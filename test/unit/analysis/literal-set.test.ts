@@ -22,7 +22,13 @@ describe('LiteralSet', () => {
     expect(present(set, 'é ab Straße')).toEqual(['ab', 'straße']);
   });
 
-  it('agrees with includes on lower-cased text for random inputs', () => {
+  it('wants a literal with a capital letter as written, one without in any case', () => {
+    const set = new LiteralSet(['Function', 'eval']);
+    expect(present(set, 'new function(x); EVAL(y)')).toEqual(['eval']);
+    expect(present(set, 'new Function(x)')).toEqual(['Function']);
+  });
+
+  it('agrees with includes for random inputs: as written for capitals, lower-cased otherwise', () => {
     const alphabet = 'abAB.(_';
     let seed = 7;
     const random = (n: number) => {
@@ -35,7 +41,7 @@ describe('LiteralSet', () => {
     for (let round = 0; round < 200; round++) {
       const text = word(60);
       const lower = text.toLowerCase();
-      expect(present(set, text)).toEqual(literals.filter((l) => lower.includes(l.toLowerCase())));
+      expect(present(set, text)).toEqual(literals.filter((l) => (/[A-Z]/.test(l) ? text.includes(l) : lower.includes(l))));
     }
   });
 });
