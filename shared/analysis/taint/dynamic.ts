@@ -10,7 +10,7 @@ import type { Rule, SgNode } from '@ast-grep/napi';
 import type { FlowStep, Location } from '../types.ts';
 import { type AdapterView, type CallTarget, type Summary, type TaintEngine, callGraph, callPattern, matches, ownCallPattern, reachThroughCalls, wordPattern } from './engine.ts';
 import type { GuardSpec, SinkSpec } from './spec.ts';
-import { CLEAN, type Const, type State, type Taint, type Val, constant, derive, flatten, foldBinary, fork, join, joined, merge, newContainer, sanitize, withStep } from './values.ts';
+import { CLEAN, type Const, type State, type Taint, type Val, constant, derive, flatten, foldBinary, fork, isPlain, join, joined, merge, newContainer, sanitize, stateSignature, withStep } from './values.ts';
 
 type Node = SgNode;
 export type DynamicLanguage = 'javascript' | 'python' | 'go';
@@ -114,6 +114,8 @@ export class DynamicAnalysis implements AdapterView {
   private readonly inProgress = new Set<number>();
   /** Functions already analysed where they were defined (callbacks at module level). */
   private readonly inPlace = new Set<number>();
+  /** Names read before any assignment in the state, while a loop's first pass is walked. */
+  private unassignedReads: Set<string> | undefined;
   private readonly receiverNames: Set<string>;
   private readonly guards: readonly GuardSpec[];
 
@@ -727,7 +729,9 @@ export class DynamicAnalysis implements AdapterView {
     }
     if (!subject || !kinds || subject.kind() !== 'identifier') return;
     const name = subject.text();
-    const safe = whenTrue.vars.get(name) ?? this.globals.get(name);
+    const local = whenTrue.vars.get(name);
+    if (local === undefined) this.unassignedReads?.add(name);
+    const safe = local ?? this.globals.get(name);
     if (!safe) return;
     (negated ? whenFalse : whenTrue).vars.set(name, sanitize(safe, kinds));
   }
@@ -746,6 +750,10 @@ export class DynamicAnalysis implements AdapterView {
     const range = this.lang === 'go' ? node.children().find((c) => c.kind() === 'range_clause') : undefined;
     const iter = right ? this.expr(right, state) : range?.field('right') ? this.expr(range.field('right')!, state) : undefined;
     const entry = fork(state);
+    // Containers are shared, so the body's writes reach `entry` too: its signature is taken before the walk.
+    const seen = stateSignature(entry, () => true);
+    const outerReads = this.unassignedReads;
+    const reads = (this.unassignedReads = new Set<string>());
     let current = fork(state);
     for (let i = 0; i < 2; i++) {
       if (iter && left) this.bind(left, this.elementOf(iter), current, node);
@@ -758,7 +766,15 @@ export class DynamicAnalysis implements AdapterView {
       current.dead = false;
       const update = node.field('update') ?? node.field('increment');
       if (update && this.lang !== 'python') this.expr(update, current);
-      if (i === 0) current = joined(entry, current);
+      if (i === 0) {
+        current = joined(entry, current);
+        // A second pass sees something new only if the first carried taint, a constant, a type or a write into a
+        // container around the loop. A plain variable the body introduced reads as one never assigned.
+        this.unassignedReads = outerReads;
+        for (const name of reads) outerReads?.add(name);
+        const seesNew = (k: string, v: Val) => reads.has(k) && !(isPlain(v) && isPlain(this.globals.get(k) ?? CLEAN));
+        if (stateSignature(current, (k, v) => entry.vars.has(k) || seesNew(k, v)) === seen) break;
+      }
     }
     merge(state, kind === 'do_statement' ? current : entry, current);
   }
@@ -1119,7 +1135,9 @@ export class DynamicAnalysis implements AdapterView {
       case 'identifier':
       case 'shorthand_property_identifier': {
         const name = node.text();
-        const v = state.vars.get(name) ?? this.globals.get(name);
+        const local = state.vars.get(name);
+        if (local === undefined) this.unassignedReads?.add(name);
+        const v = local ?? this.globals.get(name);
         if (v) return v;
         // A bare source name (`input` is a call; `argv` after `from sys import argv` is not).
         const resolved = this.imports.get(name);

@@ -138,6 +138,42 @@ export function joined(a: State, b: State): State {
   return { vars, dead: a.dead && b.dead, broke: false };
 }
 
+/** Whether a value carries nothing a walk can act on: no taint, constant, type or container. */
+export function isPlain(v: Val): boolean {
+  return v.taints.length === 0 && v.c === undefined && v.box === undefined && v.type === undefined;
+}
+
+const containerIds = new WeakMap<Container, number>();
+let nextContainerId = 0;
+
+function valueSignature(v: Val, depth: number): string {
+  if (isPlain(v)) return '';
+  let out = v.taints.map(taintKey).join('|');
+  if (v.c !== undefined) out += `=${typeof v.c}:${String(v.c)}${v.assumed ? '?' : ''}`;
+  if (v.type !== undefined) out += `:${v.type}`;
+  const b = v.box;
+  if (b) {
+    let id = containerIds.get(b);
+    if (id === undefined) containerIds.set(b, (id = nextContainerId++));
+    out += `#${id}`;
+    if (depth < 3) {
+      const inner = (e: Val) => valueSignature(e, depth + 1);
+      out += `[${b.elems.map(inner).join(',')};${[...b.keys].map(([k, e]) => `${k}>${inner(e)}`).join(',')};${inner(b.rest)}]`;
+    }
+  }
+  return out;
+}
+
+/**
+ * Everything a walk can observe of the named variables: taints (as joins tell them apart), constants, types and
+ * containers' contents. Two states with the same signature walk a loop body alike.
+ */
+export function stateSignature(s: State, include: (name: string, v: Val) => boolean): string {
+  let out = '';
+  for (const [k, v] of s.vars) if (include(k, v)) out += `${k}\0${valueSignature(v, 0)}\n`;
+  return out;
+}
+
 /** {@link joined}, written into `target`. */
 export function merge(target: State, a: State, b: State): void {
   const j = joined(a, b);
