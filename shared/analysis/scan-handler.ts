@@ -31,6 +31,6 @@ export function createScanHandler(data: ScanWorkerData): (path: string) => { res
         return content;
       },
     });
-    return { result, parsedBytes: result.scanned ? parsedBytes : 0 };
+    return { result, parsedBytes: result.parsed ? parsedBytes : 0 };
   };
 }

@@ -62,6 +62,8 @@ export interface PendingFile {
 /** What scanning one file adds to a scan result. */
 export interface FileOutcome {
   readonly scanned: boolean;
+  /** Whether some analyzer needed the file's tree, so it was parsed. */
+  readonly parsed?: boolean;
   readonly lines: number;
   readonly findings: Finding[];
   readonly suppressed: Finding[];
@@ -115,14 +117,24 @@ export function createFileScanner(options: ScanOptions = {}): (file: PendingFile
     const wanted = analyzers.filter((a) => a.languages === 'all' || (language !== undefined && a.languages.includes(language)));
     if (wanted.length === 0) return nothing;
     let root: FileContext['root'];
-    if (language) {
-      try {
-        root = parseSource(language, source);
-      } catch (err) {
-        errors.push({ path: file.path, message: `parse failed: ${(err as Error).message}` });
-      }
-    }
-    const context: FileContext = { path: file.path, language, source, root };
+    let parsed = false;
+    // Parsed when an analyzer first asks: most files fail every analyzer's text pre-check and need no tree.
+    const context: FileContext = {
+      path: file.path,
+      language,
+      source,
+      get root() {
+        if (!parsed && language) {
+          parsed = true;
+          try {
+            root = parseSource(language, source);
+          } catch (err) {
+            errors.push({ path: file.path, message: `parse failed: ${(err as Error).message}` });
+          }
+        }
+        return root;
+      },
+    };
     const raw: RawFinding[] = [];
     for (const analyzer of wanted) {
       try {
@@ -131,7 +143,7 @@ export function createFileScanner(options: ScanOptions = {}): (file: PendingFile
         errors.push({ path: file.path, analyzer: analyzer.id, message: (err as Error).message });
       }
     }
-    const outcome = { scanned: true, lines: countLines(source), findings, suppressed, errors };
+    const outcome = { scanned: true, parsed, lines: countLines(source), findings, suppressed, errors };
     if (raw.length === 0) return outcome;
     const kept = mergeOverlapping(raw.filter((f) => isRuleEnabled(config, f.ruleId, f.cwe) && atOrAbove(f.severity, threshold)));
     const lines = source.split('\n');

@@ -168,13 +168,12 @@ export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}
     id: 'structural',
     languages: [...rulesOf.entries()].filter(([, rules]) => rules.length > 0).map(([language]) => language),
     analyze(file: FileContext): RawFinding[] {
-      if (!file.language || !file.root) return [];
+      if (!file.language) return [];
       const rules = rulesOf.get(file.language);
       if (!rules) return [];
       let plan = plans.get(file.language);
       if (!plan) plans.set(file.language, (plan = LanguagePlan.of(rules)));
       const findings: RawFinding[] = [];
-      const top = file.root.root();
       const found = plan.literals.scan(file.source);
       const combinable: number[] = [];
       const separate: CompiledRule[] = [];
@@ -183,6 +182,11 @@ export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}
         if (planned.combinable) combinable.push(i);
         else separate.push(planned.rule);
       });
+      if (combinable.length === 0 && separate.length === 0) return findings;
+      // Only now is the tree needed.
+      const tree = file.root;
+      if (!tree) return findings;
+      const top = tree.root();
       if (combinable.length === 1) separate.push((plan.rules[combinable[0] as number] as PlannedRule).rule);
       else if (combinable.length > 1) {
         const candidates = top.findAll(plan.combinedConfig(combinable));

@@ -26,12 +26,14 @@ export function createTaintAnalyzer(): Analyzer {
     languages: SUPPORTED,
     analyze(file: FileContext): RawFinding[] {
       const lang = file.language ? SPEC_OF[file.language] : undefined;
-      if (!file.root || !lang) return [];
+      if (!lang) return [];
       const engine = new TaintEngine(loadTaintSpec(lang), file.path);
-      // Text searches decide most files before any syntax is walked.
+      // Text searches decide most files before the tree is needed.
       if (!engine.mayFind(file.source)) return [];
-      if (lang === 'java') new JavaAnalysis(engine, file.root.root()).run();
-      else new DynamicAnalysis(engine, file.root.root(), lang, file.source).run();
+      const root = file.root;
+      if (!root) return [];
+      if (lang === 'java') new JavaAnalysis(engine, root.root()).run();
+      else new DynamicAnalysis(engine, root.root(), lang, file.source).run();
       return engine.findings;
     },
   };

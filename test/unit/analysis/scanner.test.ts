@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { DEFAULT_CONFIG, parseConfigText } from '../../../shared/analysis/config.ts';
 import { getRuleSet } from '../../../shared/analysis/rule-pack.ts';
-import { mergeOverlapping, scanFiles, type ScanProgress } from '../../../shared/analysis/scanner.ts';
+import { createFileScanner, mergeOverlapping, scanFiles, type ScanProgress } from '../../../shared/analysis/scanner.ts';
 import { createStructuralAnalyzer } from '../../../shared/analysis/structural.ts';
 import type { Analyzer, RawFinding } from '../../../shared/analysis/types.ts';
 
@@ -55,6 +55,16 @@ describe('scanFiles', () => {
     expect(seen).toHaveLength(2);
     expect(seen[0]).toBeDefined();
     expect(seen[0]).toBe(seen[1]);
+  });
+
+  it('parses a file only when an analyzer asks for its tree', () => {
+    const scan = createFileScanner();
+    const outcome = (path: string, source: string) => scan({ path, load: () => source });
+    // No rule's literals, no taint source or sink: the text checks decide without a tree.
+    expect(outcome('app/math.py', 'def add(a, b):\n    return a + b\n')).toMatchObject({ scanned: true, parsed: false, findings: [] });
+    expect(outcome('app/run.py', 'def run(code):\n    return eval(code)\n')).toMatchObject({ scanned: true, parsed: true });
+    const textOnly: Analyzer = { id: 'text', languages: 'all', analyze: () => [] };
+    expect(createFileScanner({ analyzers: [textOnly] })({ path: 'app/run.py', load: () => 'eval(code)\n' })).toMatchObject({ parsed: false });
   });
 
   it('records an analyzer failure as an error and keeps scanning', () => {
