@@ -10,10 +10,11 @@ import type { NapiConfig, Rule } from '@ast-grep/napi';
 import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
 import { LANGUAGE_IDS, parseSource } from './languages.ts';
+import { BOUNDARY } from './literal-set.ts';
 import type { LanguageId } from './types.ts';
 
 /** Part of the ruleset version: bumped when the compiled form of rules or the analyzers' behaviour changes. */
-export const ENGINE_VERSION = '1.1.0';
+export const ENGINE_VERSION = '1.2.0';
 
 export const DEFAULT_RULES_DIR = fileURLToPath(new URL('./rules/', import.meta.url));
 
@@ -188,7 +189,10 @@ export function regexAnchors(regex: unknown, ignoreCase = false): string[][] {
   // `(?i)` (flags before any `-`) makes the literals case-insensitive: they are then lower-cased.
   const fold = ignoreCase || /^\(\?[a-zA-Z]*i[a-zA-Z-]*\)/.test(regex);
   const cased = (w: string) => (fold ? w.toLowerCase() : w);
-  const alternatives = splitAlternatives(regex.replace(/^\(\?[a-zA-Z-]+\)/, ''));
+  const body = regex.replace(/^\(\?[a-zA-Z-]+\)/, '');
+  const whole = wholeNodeStrings(body);
+  if (whole) return whole.every(usefulAnchor) ? [[...new Set(whole.map((w) => wordBounded(cased(w))))]] : [];
+  const alternatives = splitAlternatives(body);
   if (alternatives.length > 1) {
     const parts = alternatives.map((alt) => bestAnchors(regexAnchors(alt, fold)));
     return parts.every((p): p is string[] => p !== undefined) ? [[...new Set(parts.flat())]] : [];
@@ -250,9 +254,33 @@ export function regexAnchors(regex: unknown, ignoreCase = false): string[][] {
   return candidates.filter((c) => c.length > 0 && c.every(usefulAnchor));
 }
 
+/**
+ * The strings a regex `^…$` of only literals and groups of literals matches: the whole text of the node it
+ * tests, e.g. `^(eval|exec)$`. Undefined for any other regex.
+ */
+function wholeNodeStrings(re: string): string[] | undefined {
+  if (!re.startsWith('^') || !re.endsWith('$') || re.endsWith('\\$')) return undefined;
+  return exactStrings(re.slice(1, -1));
+}
+
+/**
+ * A node's whole text is made of whole tokens, so a literal that is all of it and starts or ends with a word
+ * character occurs in the source as a whole word on that side: `^(eval|exec)$` needs `eval` or `exec` as words,
+ * not `evaluate` or `execute`.
+ */
+function wordBounded(literal: string): string {
+  const word = /[A-Za-z0-9_]/;
+  return `${word.test(literal[0] ?? '') ? BOUNDARY : ''}${literal}${word.test(literal[literal.length - 1] ?? '') ? BOUNDARY : ''}`;
+}
+
 /** Three letters, or two characters with punctuation in them (`][`, `)+`), are selective enough to check. */
 function usefulAnchor(word: string): boolean {
   return word.length >= 3 || (word.length === 2 && /[^A-Za-z0-9_]/.test(word));
+}
+
+/** A literal's length without its boundary marks. */
+function bareLength(word: string): number {
+  return word.length - (word.startsWith(BOUNDARY) ? BOUNDARY.length : 0) - (word.endsWith(BOUNDARY) && word.length > BOUNDARY.length ? BOUNDARY.length : 0);
 }
 
 /**
@@ -261,7 +289,7 @@ function usefulAnchor(word: string): boolean {
  */
 function bestAnchors(candidates: readonly string[][]): string[] | undefined {
   const useful = candidates.filter((c) => c.length > 0 && c.every(usefulAnchor));
-  const shortest = (c: readonly string[]) => Math.min(...c.map((w) => w.length));
+  const shortest = (c: readonly string[]) => Math.min(...c.map(bareLength));
   useful.sort((a, b) => shortest(b) - shortest(a) || a.length - b.length);
   return useful[0];
 }

@@ -28,6 +28,25 @@ describe('LiteralSet', () => {
     expect(present(set, 'new Function(x)')).toEqual(['Function']);
   });
 
+  it('finds a literal marked with word boundaries only where it stands as a whole word on those sides', () => {
+    const set = new LiteralSet(['\\beval\\b', '\\bexec', 'sync\\b']);
+    expect(present(set, 'evaluate(x); execute(y); asynchronous')).toEqual(['\\bexec']);
+    expect(present(set, 'x.eval(y); reexec(); fsync')).toEqual(['\\beval\\b', 'sync\\b']);
+    expect(present(set, 'retrieval; preexec_fn')).toEqual([]);
+    expect(present(set, 'EVAL')).toEqual(['\\beval\\b']);
+    // A later whole-word occurrence counts after an embedded one.
+    expect(present(set, 'medieval; eval(x)')).toEqual(['\\beval\\b']);
+  });
+
+  it('counts escapes and digits before a word as boundaries, as string content and numbers end tokens there', () => {
+    const set = new LiteralSet(['\\beval\\b']);
+    expect(present(set, '"\\neval"')).toEqual(['\\beval\\b']);
+    expect(present(set, '"\\x41eval"')).toEqual(['\\beval\\b']);
+    expect(present(set, 'x = 1eval')).toEqual(['\\beval\\b']);
+    expect(present(set, '`${a}eval${b}`')).toEqual(['\\beval\\b']);
+    expect(present(set, 'x1eval')).toEqual([]);
+  });
+
   it('agrees with includes for random inputs: as written for capitals, lower-cased otherwise', () => {
     const alphabet = 'abAB.(_';
     let seed = 7;

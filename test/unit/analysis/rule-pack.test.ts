@@ -98,20 +98,28 @@ describe('rule pack loader', () => {
 
 describe('rule anchors', () => {
   it('extracts necessary literals from regexes', () => {
-    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['md5.Sum', 'md5.New']]);
+    expect(regexAnchors('^md5\\.(Sum|New)$')).toEqual([['\\bmd5.Sum\\b', '\\bmd5.New\\b']]);
     expect(regexAnchors('^((child_process|cp)\\.)?(exec|execSync)$')).toEqual([['exec', 'execSync']]);
-    expect(regexAnchors('(?i)^(password|secret)$')).toEqual([['password', 'secret']]);
+    expect(regexAnchors('(?i)^(password|secret)$')).toEqual([['\\bpassword\\b', '\\bsecret\\b']]);
     expect(regexAnchors('abc?d')).toEqual([]);
     expect(regexAnchors('[+%]')).toEqual([]);
     expect(regexAnchors('\\]\\[')).toEqual([['][']]);
   });
 
   it('keeps the case of a case-sensitive regex, and folds it under (?i), for the whole run a folded group joins', () => {
-    expect(regexAnchors('^Function$')).toEqual([['Function']]);
-    expect(regexAnchors('(?i)^Function$')).toEqual([['function']]);
-    expect(regexAnchors('(?i-u)^(Password|Secret)$')).toEqual([['password', 'secret']]);
+    expect(regexAnchors('^Function$')).toEqual([['\\bFunction\\b']]);
+    expect(regexAnchors('(?i)^Function$')).toEqual([['\\bfunction\\b']]);
+    expect(regexAnchors('(?i-u)^(Password|Secret)$')).toEqual([['\\bpassword\\b', '\\bsecret\\b']]);
     expect(regexAnchors('^Abc(?i:def)$')).toEqual([['abcdef']]);
     expect(ruleAnchors({ pattern: 'new Function($$$A)' })).toEqual([['Function']]);
+  });
+
+  it('wants the literals of a regex matching a whole node as whole words, on the sides that are word characters', () => {
+    expect(regexAnchors('^(eval|exec|builtins\\.eval)$')).toEqual([['\\beval\\b', '\\bexec\\b', '\\bbuiltins.eval\\b']]);
+    expect(regexAnchors('^\\$where$')).toEqual([['$where\\b']]);
+    expect(regexAnchors('^(eval|exec)')).toEqual([['eval', 'exec']]);
+    expect(regexAnchors('(eval|exec)$')).toEqual([['eval', 'exec']]);
+    expect(regexAnchors('^(os\\.)?system$')).toEqual([['system']]);
   });
 
   it('joins consecutive literals and literal groups into whole strings, within a bound', () => {
@@ -127,7 +135,7 @@ describe('rule anchors', () => {
     expect(ruleAnchors({ pattern: 'hashlib.md5($X)' })).toEqual([['hashlib']]);
     expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { pattern: 'exec($X)' }] })).toEqual([['eval', 'exec']]);
     expect(ruleAnchors({ any: [{ pattern: 'eval($X)' }, { kind: 'call' }] })).toEqual([]);
-    expect(ruleAnchors({ kind: 'call', has: { matches: 'u' } }, { u: { regex: '^yaml\\.load$' } })).toEqual([['yaml.load']]);
+    expect(ruleAnchors({ kind: 'call', has: { matches: 'u' } }, { u: { regex: '^yaml\\.load$' } })).toEqual([['\\byaml.load\\b']]);
   });
 
   it('orders conjunctions cheapest first without changing what a rule matches', () => {
