@@ -104,6 +104,11 @@ interface PlannedRule {
 
 const MAX_CACHED_COMBINATIONS = 512;
 
+/** The metavariable a combined config's branch at `position` binds to its match. */
+function capture(position: number): string {
+  return `CG_RULE_${position}`;
+}
+
 class LanguagePlan {
   private readonly combined = new Map<string, NapiConfig>();
   constructor(
@@ -143,13 +148,19 @@ class LanguagePlan {
     return new LanguagePlan(planned, new LiteralSet([...literalIds.keys()]));
   }
 
-  /** One config matching any of the given rules; cached per set of rules, as files repeat the same sets. */
+  /**
+   * One config matching any of the given rules; cached per set of rules, as files repeat the same sets. Each
+   * branch binds {@link capture} of its position to the node, so a match tells which branch matched first.
+   */
   combinedConfig(indices: readonly number[]): NapiConfig {
     const key = indices.join(',');
     let config = this.combined.get(key);
     if (!config) {
       const planned = indices.map((i) => this.rules[i] as PlannedRule);
-      config = { rule: { any: planned.map((p) => p.combinedRule) }, utils: Object.assign({}, ...planned.map((p) => p.combinedUtils)) };
+      config = {
+        rule: { any: planned.map((p, position) => ({ all: [p.combinedRule, { pattern: `$${capture(position)}` }] })) },
+        utils: Object.assign({}, ...planned.map((p) => p.combinedUtils)),
+      };
       if (this.combined.size >= MAX_CACHED_COMBINATIONS) this.combined.clear();
       this.combined.set(key, config);
     }
@@ -191,13 +202,16 @@ export function createStructuralAnalyzer(options: StructuralAnalyzerOptions = {}
       else if (combinable.length > 1) {
         const candidates = top.findAll(plan.combinedConfig(combinable));
         for (const node of candidates) {
-          for (const i of combinable) {
+          // The first branch that matched bound its capture, and the ones before it did not match. Later ones
+          // may match the same node too, which only asking them tells.
+          const first = combinable.findIndex((_, position) => node.getMatch(capture(position)) !== null);
+          combinable.forEach((i, position) => {
             const { rule } = plan.rules[i] as PlannedRule;
-            if (!node.matches(rule.config)) continue;
-            // Fix templates need the match's metavariables; `find` on a matching node returns the node itself.
-            const match = rule.fix !== undefined ? (node.find(rule.config) ?? node) : node;
+            if (position < first || (position > first && !node.matches(rule.config))) return;
+            // Fix templates need the rule's own metavariables; `find` on a matching node returns the node itself.
+            const match = rule.fix !== undefined && position !== first ? (node.find(rule.config) ?? node) : node;
             findings.push(toFinding(rule, match, file));
-          }
+          });
         }
       }
       for (const rule of separate) {
