@@ -92,27 +92,26 @@ export class LiteralSet {
     });
     const delta = new Int32Array(goto.length * ASCII);
     const fail = new Int32Array(goto.length);
-    // Breadth first, so a state's failure target is complete before the state is.
+    const upper = (base: number) => delta.copyWithin(base + 65, base + 97, base + 123);
+    // Breadth first, so a state's failure target is complete before the state is; a row starts as a copy of
+    // its failure target's and then takes the state's own transitions.
     const queue: number[] = [];
     for (const [code, next] of goto[0]!) {
       delta[code] = next;
       queue.push(next);
     }
+    upper(0);
     for (let head = 0; head < queue.length; head++) {
       const state = queue[head]!;
+      const back = fail[state]! * ASCII;
       ends[state]!.push(...ends[fail[state]!]!);
-      for (let code = 0; code < ASCII; code++) {
-        const next = goto[state]!.get(code);
-        if (next === undefined) delta[state * ASCII + code] = delta[fail[state]! * ASCII + code]!;
-        else {
-          fail[next] = delta[fail[state]! * ASCII + code]!;
-          delta[state * ASCII + code] = next;
-          queue.push(next);
-        }
+      delta.copyWithin(state * ASCII, back, back + ASCII);
+      for (const [code, next] of goto[state]!) {
+        fail[next] = delta[back + code]!;
+        delta[state * ASCII + code] = next;
+        queue.push(next);
       }
-    }
-    for (let code = 65; code <= 90; code++) {
-      for (let state = 0; state < goto.length; state++) delta[state * ASCII + code] = delta[state * ASCII + code + 32]!;
+      upper(state * ASCII);
     }
     this.delta = delta;
     this.outputs = ends;
