@@ -19,6 +19,11 @@ interface Ctx {
   readonly returns: Val[];
   /** Module-level statements, where large ones that cannot matter are skipped. */
   readonly module?: boolean;
+  /**
+   * A function walked only for the flows it reports (an entry point, or a callback in place): no statement of
+   * its body after the last sink or same-file call in it can report one, and nothing reads what they leave.
+   */
+  readonly reportsOnly?: { readonly body: Node; readonly lastSite: number };
 }
 
 /** Module-level statements longer than this are analysed only if they name a source, a sink or tainted data. */
@@ -190,6 +195,21 @@ export class DynamicAnalysis implements AdapterView {
       // A function's own definition reads as a call of its name: only other callers count.
       if (src[i] && snk[i] && !this.inPlace.has(node.id())) this.summarise(node, undefined, !callers.get(name ?? '')?.some((c) => c !== i));
     });
+  }
+
+  /** Offset of the last sink or same-file call inside a function; -1 when it has none. */
+  private lastSiteIn(fn: Node): number {
+    const { start, end } = fn.range();
+    const sites = this.sinkSites;
+    let lo = 0;
+    let hi = sites.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sites[mid]! < end.index) lo = mid + 1;
+      else hi = mid;
+    }
+    const last = sites[lo - 1];
+    return last !== undefined && last >= start.index ? last : -1;
   }
 
   /** A nested function is worth analysing in place if it names a sink or calls a function of this file. */
@@ -365,8 +385,11 @@ export class DynamicAnalysis implements AdapterView {
     const saved = this.current;
     this.current = outer ? saved : summary;
     if (body) {
-      if (body.kind() === 'statement_block' || body.kind() === 'block') this.block(body, state, { returns });
-      else returns.push(this.expr(body, state));
+      const bodyKind = body.kind();
+      if (bodyKind === 'statement_block' || bodyKind === 'block') {
+        const reportsOnly = outer || asRoot ? { body, lastSite: this.lastSiteIn(fn) } : undefined;
+        this.block(body, state, { returns, ...(reportsOnly ? { reportsOnly } : {}) });
+      } else returns.push(this.expr(body, state, bodyKind));
     }
     this.current = saved;
     summary.returns = returns.reduce((a, b) => join(a, b), CLEAN);
@@ -381,6 +404,7 @@ export class DynamicAnalysis implements AdapterView {
     for (const s of node.namedChildren()) {
       if (state.dead || state.broke) return;
       if (ctx.module && node === this.root && !this.matters(s, state)) continue;
+      if (ctx.reportsOnly?.body === node && s.range().start.index > ctx.reportsOnly.lastSite) return;
       this.stmt(s, state, ctx);
     }
   }
