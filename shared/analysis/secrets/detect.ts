@@ -137,9 +137,15 @@ class Lines {
  * Every provider pattern's anchors, found in a file in one pass. Anchors with capitals must occur as written;
  * lower-case ones match in any case, a looser pre-filter than a case-sensitive pattern needs (its regex decides).
  */
-const ANCHOR_WORDS = [...new Set(SECRET_PATTERNS.flatMap((p) => p.anchors))];
+/**
+ * NAME_HINT's words (`api_?key` gives `apikey` and `api_key`), found in the same pass: a file without one has no
+ * generic candidate.
+ */
+const HINT_WORDS = NAME_HINT.source.split('|').flatMap((w) => (w.includes('_?') ? [w.replace('_?', ''), w.replace('_?', '_')] : [w]));
+const ANCHOR_WORDS = [...new Set([...SECRET_PATTERNS.flatMap((p) => p.anchors), ...HINT_WORDS])];
 let anchorSet: LiteralSet | undefined;
 const anchorIds = new Map(ANCHOR_WORDS.map((word, i) => [word, i]));
+const hintIds = HINT_WORDS.map((word) => anchorIds.get(word)!);
 
 function hasAnchor(pattern: SecretPattern, found: Uint8Array): boolean {
   return pattern.anchors.some((anchor) => found[anchorIds.get(anchor)!] === 1);
@@ -160,10 +166,8 @@ function isLocalHost(host: string | undefined): boolean {
   return !!host && /^(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal)$/i.test(host);
 }
 
-function providerMatches(text: string, lines: Lines): SecretMatch[] {
+function providerMatches(text: string, lines: Lines, anchors: Uint8Array): SecretMatch[] {
   const found: SecretMatch[] = [];
-  anchorSet ??= new LiteralSet(ANCHOR_WORDS);
-  const anchors = anchorSet.scan(text);
   for (const pattern of SECRET_PATTERNS) {
     if (!hasAnchor(pattern, anchors) || (pattern.requires && !pattern.requires.test(text))) continue;
     pattern.regex.lastIndex = 0;
@@ -194,11 +198,12 @@ function providerMatches(text: string, lines: Lines): SecretMatch[] {
   return found;
 }
 
-function genericMatches(text: string, options: FindOptions): SecretMatch[] {
+function genericMatches(text: string, options: FindOptions, anchors: Uint8Array): SecretMatch[] {
   const found: SecretMatch[] = [];
   const hint = new RegExp(NAME_HINT.source, 'gi');
   let lastLineEnd = -1;
-  for (let m = hint.exec(text); m; m = hint.exec(text)) {
+  const named = hintIds.some((id) => anchors[id] === 1);
+  for (let m = named ? hint.exec(text) : null; m; m = hint.exec(text)) {
     if (m.index < lastLineEnd) continue;
     const lineStart = text.lastIndexOf('\n', m.index) + 1;
     const newline = text.indexOf('\n', m.index);
@@ -257,8 +262,10 @@ function genericMatches(text: string, options: FindOptions): SecretMatch[] {
  */
 export function findSecrets(text: string, options: FindOptions = {}): SecretMatch[] {
   const lines = new Lines(text);
-  const candidates = providerMatches(text, lines);
-  if (options.generic !== false) candidates.push(...genericMatches(text, options));
+  anchorSet ??= new LiteralSet(ANCHOR_WORDS);
+  const anchors = anchorSet.scan(text);
+  const candidates = providerMatches(text, lines, anchors);
+  if (options.generic !== false) candidates.push(...genericMatches(text, options, anchors));
   const accepted: SecretMatch[] = [];
   for (const candidate of candidates) {
     const overlaps = accepted.some((a) => candidate.start < a.end && a.start < candidate.end);
