@@ -257,7 +257,9 @@ interface Written {
 function writtenIn(w: Written, text: string, context: string): boolean {
   if (!w.names.test(text)) return false;
   if (!w.typed && !w.adjacent) return true;
-  return !!(w.typed?.test(text) || w.adjacent?.test(text) || (context !== '' && (w.typed?.test(context) || w.indirect?.test(context))));
+  if (w.typed?.test(text) || w.adjacent?.test(text)) return true;
+  if (context === '') return false;
+  return !!((context !== text && w.typed?.test(context)) || w.indirect?.test(context));
 }
 
 interface Triggers {
@@ -344,8 +346,9 @@ function triggersOf(spec: TaintSpec): Triggers {
       ];
       out.adjacent = member.length ? new RegExp(`(?<![\\w$])(?:${escape(byName).join('|')})\\s*\\.\\s*(?:${member.join('|')})`) : /(?!)/;
       const full = escape(m.receivers.filter((r) => /^[a-z]/.test(r))).join('|');
-      // Python `from os import environ` / `import os as o`, JavaScript `require('fs')` / `from 'fs'`, Go `o "os"`.
-      out.indirect = new RegExp(`\\bfrom\\s+(?:${full})\\b|(?<![\\w$.])(?:${full})\\s+as\\b|(?:require\\(\\s*|from\\s+)['"\`](?:node:)?(?:${full})['"\`]|\\S\\s+"(?:${full})"`);
+      // Python `from os import environ` / `import os as o`, JavaScript `require('fs')` / `from 'fs'`, Go `o "os"`
+      // (the quoted name first, so the search looks for it rather than trying every position).
+      out.indirect = new RegExp(`\\bfrom\\s+(?:${full})\\b|(?<![\\w$.])(?:${full})\\s+as\\b|(?:require\\(\\s*|from\\s+)['"\`](?:node:)?(?:${full})['"\`]|"(?:${full})"(?<=\\S\\s+"(?:${full})")`);
     }
     return out;
   };

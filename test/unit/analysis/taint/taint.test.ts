@@ -179,6 +179,17 @@ describe('pre-checks', () => {
     expect(engine.mayFind('import os\ndef f(x):\n    os.system(x.args)')).toBe(false);
   });
 
+  it('finds a receiver renamed by an import, in each language', () => {
+    const python = new TaintEngine(loadTaintSpec('python'), 'x');
+    expect(python.mayFind('from os import environ\nimport os\nos.system(environ["A"])')).toBe(true);
+    expect(python.mayFind('import os as o\nimport os\nos.system(o.environ["A"])')).toBe(true);
+    expect(python.mayFind('import os\nos.system(e.environ["A"])')).toBe(false);
+    const go = new TaintEngine(loadTaintSpec('go'), 'x.go');
+    const program = (imports: string) => `package main\nimport (\n${imports}\n\t"os/exec"\n)\nfunc main() { exec.Command(o.Getenv("X")).Run() }`;
+    expect(go.mayFind(program('\to "os"'))).toBe(true);
+    expect(go.mayFind(program(''))).toBe(false);
+  });
+
   it('reaches sources and sinks through same-file calls when choosing entry points', () => {
     const engine = new TaintEngine(loadTaintSpec('python'), 'x');
     const fns = [
