@@ -119,6 +119,8 @@ export class DynamicAnalysis implements AdapterView {
   private readonly inProgress = new Set<number>();
   /** Functions already analysed where they were defined (callbacks at module level). */
   private readonly inPlace = new Set<number>();
+  /** Set just before module-level code evaluates a call whose result it drops. */
+  private resultUnused = false;
   /** Names read before any assignment in the state, while a loop's first pass is walked. */
   private unassignedReads: Set<string> | undefined;
   private readonly receiverNames: Set<string>;
@@ -184,8 +186,15 @@ export class DynamicAnalysis implements AdapterView {
     const tainted = [...this.globals].filter(([, v]) => flatten(v).some((t) => t.origin !== 'param')).map(([k]) => k);
     if (tainted.length) {
       const mentions = wordPattern(tainted);
-      texts.forEach((f, i) => {
-        if (!src[i] && mentions.test(f.text)) src[i] = true;
+      // Summaries made while module-level code was walked saw none of its values: those of functions that read a
+      // tainted one, and of their callers, are made again.
+      const stale = texts.map((f) => mentions.test(f.text));
+      texts.forEach((_, i) => {
+        if (stale[i]) src[i] = true;
+      });
+      reachThroughCalls(texts, stale, callers);
+      named.forEach(({ node }, i) => {
+        if (stale[i]) this.summaries.delete(node.id());
       });
       markProducers();
     }
@@ -425,6 +434,14 @@ export class DynamicAnalysis implements AdapterView {
 
   private stmt(node: Node, state: State, ctx: Ctx): void {
     const kind = node.kind() as string;
+    if (kind === 'expression_statement' && ctx.module) {
+      for (const c of node.namedChildren()) {
+        const k = c.kind() as string;
+        this.resultUnused = k === 'call' || k === 'call_expression';
+        this.expr(c, state, k);
+      }
+      return;
+    }
     if (STATEMENT_LISTS.has(kind)) {
       this.block(node, state, ctx);
       return;
@@ -965,6 +982,8 @@ export class DynamicAnalysis implements AdapterView {
   }
 
   private call(node: Node, state: State): Val {
+    const unused = this.resultUnused;
+    this.resultUnused = false;
     const fn = node.field('function');
     const { positional: argNodes, kinds: argKinds, keyword } = this.callArgs(node);
     const { target, objNode, recv, local: localName } = this.target(fn, state);
@@ -976,7 +995,9 @@ export class DynamicAnalysis implements AdapterView {
 
     const local = localName ? (this.functions.get(localName) ?? []) : [];
     // A callee that cannot produce tainted data matters only when tainted data goes in: otherwise it is not walked.
-    if (local.length && !local.some((m) => this.producers.has(m.id())) && !args.some((a) => flatten(a).length) && !kwVals.some((a) => flatten(a).length)) return CLEAN;
+    // Nor is one called by module-level code that drops the result: what it can report, it reports as an entry point.
+    const cleanArgs = !args.some((a) => flatten(a).length) && !kwVals.some((a) => flatten(a).length);
+    if (local.length && cleanArgs && (unused || !local.some((m) => this.producers.has(m.id())))) return CLEAN;
     if (local.length) {
       let out: Val = CLEAN;
       for (const m of local) {
