@@ -87,7 +87,7 @@ export interface Finding {
   readonly triage?: FindingTriage;
 }
 
-/** What each analyzer receives for one file. The root is parsed once and shared by all analyzers. */
+/** What each analyzer receives for one file. The root is parsed once, when first read, and shared by all of them. */
 export interface FileContext {
   /** Path relative to the scan root, `/`-separated. */
   readonly path: string;

@@ -133,15 +133,13 @@ class Lines {
   }
 }
 
-/**
- * Every provider pattern's anchors, found in a file in one pass. Anchors with capitals must occur as written;
- * lower-case ones match in any case, a looser pre-filter than a case-sensitive pattern needs (its regex decides).
- */
-/**
- * NAME_HINT's words (`api_?key` gives `apikey` and `api_key`), found in the same pass: a file without one has no
- * generic candidate.
- */
+/** NAME_HINT's words (`api_?key` gives `apikey` and `api_key`): a file without one has no generic candidate. */
 const HINT_WORDS = NAME_HINT.source.split('|').flatMap((w) => (w.includes('_?') ? [w.replace('_?', ''), w.replace('_?', '_')] : [w]));
+/**
+ * Every provider pattern's anchors and the hint words, found in a file in one pass. Anchors with capitals must
+ * occur as written; lower-case ones match in any case, a looser pre-filter than a case-sensitive pattern needs
+ * (its regex decides).
+ */
 const ANCHOR_WORDS = [...new Set([...SECRET_PATTERNS.flatMap((p) => p.anchors), ...HINT_WORDS])];
 let anchorSet: LiteralSet | undefined;
 const anchorIds = new Map(ANCHOR_WORDS.map((word, i) => [word, i]));

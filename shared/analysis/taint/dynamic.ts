@@ -91,16 +91,22 @@ function sitesOf(text: string, patterns: readonly RegExp[]): number[] {
   return sites.sort((a, b) => a - b);
 }
 
-/** Whether a sorted list of offsets has one in [start, end). */
-function hasSiteIn(sites: readonly number[], start: number, end: number): boolean {
+/** Index of the first of sorted offsets at or after `offset` (the length when there is none). */
+function firstSiteFrom(sites: readonly number[], offset: number): number {
   let lo = 0;
   let hi = sites.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sites[mid]! < start) lo = mid + 1;
+    if (sites[mid]! < offset) lo = mid + 1;
     else hi = mid;
   }
-  return lo < sites.length && sites[lo]! < end;
+  return lo;
+}
+
+/** Whether a sorted list of offsets has one in [start, end). */
+function hasSiteIn(sites: readonly number[], start: number, end: number): boolean {
+  const i = firstSiteFrom(sites, start);
+  return i < sites.length && sites[i]! < end;
 }
 
 export class DynamicAnalysis implements AdapterView {
@@ -209,15 +215,7 @@ export class DynamicAnalysis implements AdapterView {
   /** Offset of the last sink or same-file call inside a function; -1 when it has none. */
   private lastSiteIn(fn: Node): number {
     const { start, end } = fn.range();
-    const sites = this.sinkSites;
-    let lo = 0;
-    let hi = sites.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sites[mid]! < end.index) lo = mid + 1;
-      else hi = mid;
-    }
-    const last = sites[lo - 1];
+    const last = this.sinkSites[firstSiteFrom(this.sinkSites, end.index) - 1];
     return last !== undefined && last >= start.index ? last : -1;
   }
 
@@ -394,7 +392,7 @@ export class DynamicAnalysis implements AdapterView {
     const saved = this.current;
     this.current = outer ? saved : summary;
     if (body) {
-      const bodyKind = body.kind();
+      const bodyKind = body.kind() as string;
       if (bodyKind === 'statement_block' || bodyKind === 'block') {
         const reportsOnly = outer || asRoot ? { body, lastSite: this.lastSiteIn(fn) } : undefined;
         this.block(body, state, { returns, ...(reportsOnly ? { reportsOnly } : {}) });
